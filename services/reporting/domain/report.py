@@ -1,0 +1,162 @@
+"""Figures of one programme: the summary, target vs actual, tables, and the public KPIs.
+
+Input is the aggregates the store computes from entity states (plain dicts); output is plain data
+for JSON, CSV, the dashboard and partner events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .suppression import DEFAULT_THRESHOLD, Derived, Relation, Suppressed, suppress
+
+TOTALS = (
+    "schools", "groups", "pupils", "companies", "activities", "capacity",
+    "placements", "placed_groups", "placed_pupils", "unplaced_groups", "unplaced_pupils",
+    "waitlisted_groups", "waitlisted_pupils", "split_groups",
+)
+TARGETS = {"pupils": "target_pupils", "schools": "target_schools", "companies": "target_companies"}
+BREAKDOWNS = ("province", "level", "sector")
+UNKNOWN = "unknown"
+
+
+@dataclass
+class Aggregates:
+    programme_id: str
+    programme: Mapping[str, Any]
+    totals: Mapping[str, int]
+    mean_distance_km: float | None = None
+    breakdowns: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    per_day: Sequence[Mapping[str, Any]] = ()
+    run: Mapping[str, Any] | None = None
+    survey: Mapping[str, Any] | None = None
+    responses: Mapping[str, int] = field(default_factory=dict)
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return round(part / whole, 4) if part is not None and whole else None
+
+
+def summary(agg: Aggregates) -> dict[str, Any]:
+    totals = {name: int(agg.totals.get(name, 0) or 0) for name in TOTALS}
+    targets = {
+        name: {
+            "target": agg.programme.get(key),
+            "actual": totals[name],
+            "ratio": _ratio(totals[name], agg.programme.get(key)),
+        }
+        for name, key in TARGETS.items()
+    }
+    return {
+        "programme": {"id": agg.programme_id, **dict(agg.programme)},
+        "totals": totals,
+        "placed_ratio": _ratio(totals["placed_pupils"], totals["pupils"]),
+        "mean_distance_km": None if agg.mean_distance_km is None else round(agg.mean_distance_km, 2),
+        "targets": targets,
+        "matching_run": dict(agg.run) if agg.run else None,
+        "surveys": survey_figures(agg.survey, agg.responses),
+    }
+
+
+def survey_figures(survey: Mapping[str, Any] | None, responses: Mapping[str, int]) -> dict[str, Any]:
+    survey = survey or {}
+    invited, responded = survey.get("invited", {}), survey.get("responded", {})
+    phases = {}
+    for phase in ("pre", "post"):
+        answered = responded.get(phase, responses.get(phase, 0))
+        phases[phase] = {
+            "invited": invited.get(phase),
+            "responded": answered,
+            "responses_recorded": responses.get(phase, 0),
+            "response_rate": _ratio(answered, invited.get(phase)),
+        }
+    return {"phases": phases, "paired": survey.get("paired", 0), "effects": survey.get("effects", {})}
+
+
+def cumulative_days(per_day: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows, groups, pupils = [], 0, 0
+    for day in sorted(per_day, key=lambda row: row["day"]):
+        groups += day["groups"]
+        pupils += day["pupils"]
+        rows.append({**day, "cumulative_groups": groups, "cumulative_pupils": pupils})
+    return rows
+
+
+def effect_rows(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"measure": name, **dict(values)} for name, values in sorted(effects.items())]
+
+
+def tables(agg: Aggregates) -> dict[str, list[dict[str, Any]]]:
+    """Every table the service exports, as rows of plain values."""
+    report = summary(agg)
+    summary_rows = [{"figure": k, "value": v} for k, v in report["totals"].items()]
+    summary_rows += [
+        {"figure": "placed_ratio", "value": report["placed_ratio"]},
+        {"figure": "mean_distance_km", "value": report["mean_distance_km"]},
+    ]
+    surveys = report["surveys"]
+    return {
+        "summary": summary_rows,
+        "targets": [{"figure": k, **v} for k, v in report["targets"].items()],
+        **{f"by_{dim}": [dict(row) for row in agg.breakdowns.get(dim, ())] for dim in BREAKDOWNS},
+        "registrations_per_day": cumulative_days(agg.per_day),
+        "survey_responses": [{"phase": p, **v} for p, v in surveys["phases"].items()],
+        "survey_effects": effect_rows(surveys["effects"]),
+    }
+
+
+def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppressed:
+    """Aggregated figures partners may see: small counts hidden, never recomputable."""
+    t = {name: int(agg.totals.get(name, 0) or 0) for name in TOTALS}
+    provinces = {
+        f"placed_pupils.{row['province']}": int(row.get("placed_pupils", 0) or 0)
+        for row in agg.breakdowns.get("province", ())
+    }
+    counts = {
+        "pupils_registered": t["pupils"], "groups_registered": t["groups"],
+        "schools_registered": t["schools"], "companies_registered": t["companies"],
+        "activities": t["activities"], "capacity": t["capacity"],
+        "pupils_placed": t["placed_pupils"], "pupils_unplaced": t["unplaced_pupils"],
+        "pupils_waitlisted": t["waitlisted_pupils"], "split_groups": t["split_groups"],
+        **provinces,
+    }
+    relations = [
+        Relation("pupils_registered", ["pupils_placed", "pupils_unplaced"]),
+        Relation("pupils_unplaced", ["pupils_waitlisted", "pupils_unplaced_not_waitlisted"]),
+    ]
+    if provinces:
+        relations.append(Relation("pupils_placed", sorted(provinces)))
+    report = summary(agg)
+    rates = {p: v["response_rate"] for p, v in report["surveys"]["phases"].items()}
+    responded = {f"survey_responded.{p}": v["responded"] or 0
+                 for p, v in report["surveys"]["phases"].items()}
+    derived = {
+        "placed_ratio": report["placed_ratio"],
+        "pupils_target_ratio": report["targets"]["pupils"]["ratio"],
+        "mean_distance_km": report["mean_distance_km"],
+        "survey_response_rate.pre": rates["pre"],
+        "survey_response_rate.post": rates["post"],
+    }
+    rules = [
+        Derived("placed_ratio", ["pupils_placed", "pupils_registered"]),
+        Derived("pupils_target_ratio", ["pupils_registered"]),
+        Derived("mean_distance_km", ["pupils_placed"], cases="placements"),
+        Derived("survey_response_rate.pre", cases="survey_responded.pre"),
+        Derived("survey_response_rate.post", cases="survey_responded.post"),
+    ]
+    public = {
+        "pupils_target": agg.programme.get("target_pupils"),
+        "schools_target": agg.programme.get("target_schools"),
+        "companies_target": agg.programme.get("target_companies"),
+    }
+    result = suppress(
+        counts, relations, derived, rules, public=public,
+        unpublished={
+            "pupils_unplaced_not_waitlisted": max(t["unplaced_pupils"] - t["waitlisted_pupils"], 0),
+            "placements": t["placements"], **responded,
+        },
+        threshold=threshold,
+    )
+    return result
