@@ -1,0 +1,298 @@
+"""The event catalogue: the data of every event, as versioned pydantic models.
+
+A model's TYPE is its CloudEvents `type`; its SUBJECT the catalogue subject (without namespace).
+Change a model incompatibly by adding a new model with the next version, never by editing a
+published one. No model carries names, e-mail addresses, phone numbers or birthdates of people.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TYPE_PREFIX = "nl.vhto.girlsday"
+ProgrammeKind = Literal["girls_day", "energy_transition"]
+AllocationMode = Literal["groups", "individual"]
+SchoolLevel = Literal["po", "vo", "mbo"]
+Phase = Literal["pre", "post"]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    SUBJECT: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"{TYPE_PREFIX}.{cls.SUBJECT}.v{cls.VERSION}"
+
+    @property
+    def TYPE(self) -> str:  # noqa: N802 - reads like the class constant it mirrors
+        return self.type_name()
+
+    def nats_subject(self) -> str:
+        """The catalogue subject this event is published on (overridden where it carries a key)."""
+        return self.SUBJECT
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+class ProgrammeOpened(Contract):
+    SUBJECT: ClassVar[str] = "registration.programme.opened"
+    programme_id: str
+    kind: ProgrammeKind
+    name: str
+    event_date: date
+    registration_opens: datetime
+    registration_closes: datetime
+    target_pupils: int = Field(ge=0)
+    target_schools: int = Field(ge=0)
+    target_companies: int = Field(ge=0)
+    allocation_mode: AllocationMode
+    min_group_size: int = Field(ge=1)
+    min_age: int
+    max_age: int
+    revision: int = 1
+
+
+class ProgrammeClosed(Contract):
+    SUBJECT: ClassVar[str] = "registration.programme.closed"
+    programme_id: str
+    closed_at: datetime
+    revision: int = 1
+
+
+class SchoolRegistered(Contract):
+    SUBJECT: ClassVar[str] = "registration.school.registered"
+    school_id: str
+    brin: str
+    name: str
+    level: SchoolLevel
+    postcode: str
+    municipality: str | None = None
+    province: str | None = None
+    registered_at: datetime | None = None
+
+
+class PupilRef(BaseModel):
+    """A pupil as other services may know her: an opaque reference, never a name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pupil_ref: str
+    age: int | None = Field(default=None, ge=4, le=25)
+    parental_consent: bool = False
+    ranking: list[str] = Field(default_factory=list)  # activity ids, individual-mode programmes
+
+
+class SplitRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    may_split: bool = False
+    max_parts: int = Field(default=1, ge=1)
+    min_part_size: int = Field(default=1, ge=1)
+
+
+class GroupRegistered(Contract):
+    SUBJECT: ClassVar[str] = "registration.group.registered"
+    group_id: str
+    school_id: str
+    programme_id: str
+    pupil_count: int = Field(ge=1)
+    grades: list[str] = Field(default_factory=list)
+    ages: list[int] = Field(default_factory=list)
+    preferred_sectors: list[str] = Field(default_factory=list)
+    preferred_activities: list[str] = Field(default_factory=list)
+    max_travel_km: float | None = Field(default=None, gt=0)
+    split: SplitRules = SplitRules()
+    pupils: list[PupilRef] = Field(default_factory=list)
+    revision: int = 1
+    registered_at: datetime | None = None
+
+
+class GroupUpdated(GroupRegistered):
+    SUBJECT: ClassVar[str] = "registration.group.updated"
+
+
+class GroupWithdrawn(Contract):
+    SUBJECT: ClassVar[str] = "registration.group.withdrawn"
+    group_id: str
+    school_id: str
+    programme_id: str
+    revision: int
+
+
+class CompanyRegistered(Contract):
+    SUBJECT: ClassVar[str] = "registration.company.registered"
+    company_id: str
+    kvk: str
+    name: str
+    sectors: list[str] = Field(default_factory=list)
+    postcode: str
+    municipality: str | None = None
+    province: str | None = None
+    registered_at: datetime | None = None
+
+
+class ActivityRegistered(Contract):
+    SUBJECT: ClassVar[str] = "registration.activity.registered"
+    activity_id: str
+    company_id: str
+    programme_id: str
+    title: str
+    sector: str
+    capacity: int = Field(ge=1)
+    levels: list[SchoolLevel] = Field(default_factory=list)
+    min_age: int | None = None
+    max_age: int | None = None
+    slot_start: datetime | None = None
+    slot_end: datetime | None = None
+    postcode: str
+    province: str | None = None
+    revision: int = 1
+    registered_at: datetime | None = None
+
+
+class ActivityUpdated(ActivityRegistered):
+    SUBJECT: ClassVar[str] = "registration.activity.updated"
+
+
+class ActivityCancelled(Contract):
+    SUBJECT: ClassVar[str] = "registration.activity.cancelled"
+    activity_id: str
+    company_id: str
+    programme_id: str
+    revision: int
+
+
+class PupilErased(Contract):
+    SUBJECT: ClassVar[str] = "registration.pupil.erased"
+    pupil_ref: str
+    group_id: str | None = None
+    programme_id: str | None = None
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+class RunCompleted(Contract):
+    SUBJECT: ClassVar[str] = "matching.run.completed"
+    run_id: str
+    programme_id: str
+    mode: AllocationMode
+    seed: int
+    placed_pupils: int
+    unplaced_pupils: int
+    splits: int
+    placed_ratio: float
+    first_choice_ratio: float | None = None
+    mean_distance_km: float | None = None
+    max_distance_km: float | None = None
+    blocking_pairs: int | None = None
+    optimality_gap: float | None = None
+    duration_s: float
+    inputs_digest: str
+
+
+class PlacementAssigned(Contract):
+    SUBJECT: ClassVar[str] = "matching.placement.assigned"
+    placement_id: str
+    run_id: str
+    programme_id: str
+    group_id: str
+    school_id: str
+    activity_id: str
+    company_id: str
+    pupil_count: int = Field(ge=1)
+    pupil_refs: list[str] = Field(default_factory=list)
+    distance_km: float | None = None
+    preference_rank: int | None = None
+    reason: str = ""
+
+
+class PlacementCancelled(Contract):
+    SUBJECT: ClassVar[str] = "matching.placement.cancelled"
+    placement_id: str
+    programme_id: str
+    group_id: str
+    school_id: str
+    activity_id: str
+    pupil_count: int
+    pupil_refs: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+class GroupWaitlisted(Contract):
+    SUBJECT: ClassVar[str] = "matching.group.waitlisted"
+    programme_id: str
+    group_id: str
+    school_id: str
+    pupil_count: int
+    pupil_refs: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
+# --- surveys --------------------------------------------------------------------------------
+
+
+class ResponseRecorded(Contract):
+    SUBJECT: ClassVar[str] = "surveys.response.recorded"
+    response_id: str
+    programme_id: str
+    phase: Phase
+    school_id: str
+    group_id: str | None = None
+    activity_id: str | None = None
+
+
+class ResultsUpdated(Contract):
+    SUBJECT: ClassVar[str] = "surveys.results.updated"
+    programme_id: str
+    invited: dict[str, int] = Field(default_factory=dict)  # per phase
+    responded: dict[str, int] = Field(default_factory=dict)  # per phase
+    paired: int = 0
+    effects: dict[str, dict[str, float | int | str | None]] = Field(default_factory=dict)
+
+
+class ReminderDue(Contract):
+    SUBJECT: ClassVar[str] = "surveys.reminder.due"
+    programme_id: str
+    school_id: str
+    phase: Phase
+    response_rate: float
+    closes_at: datetime
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+class KpiUpdated(Contract):
+    """Aggregated figures for partners; published on reporting.public.<programme>.kpi.updated."""
+
+    SUBJECT: ClassVar[str] = "reporting.public.kpi.updated"
+    programme_id: str
+    as_of: datetime
+    figures: dict[str, int | float | None]
+    suppressed: list[str] = Field(default_factory=list)
+    threshold: int = 10
+
+    def nats_subject(self) -> str:
+        return f"reporting.public.{self.programme_id}.kpi.updated"
+
+
+@cache
+def _all_contracts() -> dict[str, type[Contract]]:
+    found: dict[str, type[Contract]] = {}
+    stack = list(Contract.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        found[cls.type_name()] = cls
+    return found
+
+
+def contract_for_type(type_name: str) -> type[Contract]:
+    """The model of a CloudEvents type; KeyError if the catalogue does not know it."""
+    return _all_contracts()[type_name]

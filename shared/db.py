@@ -1,0 +1,94 @@
+"""Database access: SQLAlchemy 2 async engines and Alembic migrations per service.
+
+SQLite (the embedded default) runs in WAL mode with synchronous=NORMAL and a busy timeout;
+PostgreSQL is used by URL (postgresql+asyncpg://...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, **kwargs) -> AsyncEngine:
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection: SQLite has one writer anyway, and queueing in the pool is far cheaper
+        # than SQLite's busy-sleep. Never open a second session while holding one.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 60)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's own transaction handling is off), so
+        # that BEGIN IMMEDIATE below takes the write lock up front instead of failing late.
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # A Session class of its own per factory, so session events (the outbox's after_commit)
+    # concern this service's sessions only, even with several services in one process.
+    session_class = type("ServiceSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
+
+
+def alembic_config(service: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["service"] = service
+    return config
+
+
+def migrate_sync(service: str, url: str) -> None:
+    command.upgrade(alembic_config(service, url), "head")
+
+
+async def migrate(service: str, url: str) -> None:
+    """Upgrade the service's database to the newest schema (runs Alembic in a worker thread)."""
+    await asyncio.to_thread(migrate_sync, service, url)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def new_migration(service: str, message: str) -> None:
+    """Autogenerate the next migration of a service from its tables (`girlsday migration`)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/schema.db"
+        migrate_sync(service, url)
+        command.revision(alembic_config(service, url), message=message, autogenerate=True)

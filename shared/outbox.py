@@ -1,0 +1,193 @@
+"""Transactional outbox: an event row commits with the business rows; a relay publishes it.
+
+The relay publishes with `stream=` (so a PubAck confirms storage) and `Nats-Msg-Id` = event id
+(so JetStream drops a re-publish inside its duplicate window), pipelines a batch with nats-py's
+async publish, and deletes a row only after its PubAck. On PostgreSQL a batch is claimed with
+`FOR UPDATE SKIP LOCKED`, so several relays (replicas) never publish the same row concurrently.
+On SQLite there is one relay per database file (one process owns it), and the rows are read and
+deleted in two short transactions so the single writer is never held while NATS answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, event, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contracts import Contract
+from shared.envelope import CloudEvent, make_event
+from shared.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.topology import Topology
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class Outbox:
+    """Where a service's events wait for the relay. `add` in the same transaction as the change."""
+
+    def __init__(self, service: str, table: Table) -> None:
+        self.service = service
+        self.table = table
+        self.wakeup = asyncio.Event()
+
+    async def add(self, session: AsyncSession, data: Contract, *, subject: str | None = None) -> CloudEvent:
+        cloud_event = make_event(data, source=f"/girlsday/{self.service}", subject=subject)
+        await session.execute(
+            insert(self.table).values(
+                event_id=cloud_event.id,
+                subject=data.nats_subject(),
+                payload=cloud_event.to_bytes(),
+                created_at=datetime.now(UTC),
+            )
+        )
+        session.info.setdefault("outboxes", set()).add(self)
+        return cloud_event
+
+    def watch(self, sessions: async_sessionmaker) -> None:
+        """Wake the relay as soon as a transaction that added events commits."""
+
+        def after_commit(sync_session) -> None:
+            if self in sync_session.info.pop("outboxes", ()):
+                self.wakeup.set()
+
+        def after_rollback(sync_session) -> None:
+            sync_session.info.pop("outboxes", None)
+
+        target = sessions.kw["sync_session_class"]  # per factory, see shared.db.session_factory
+        event.listen(target, "after_commit", after_commit)
+        event.listen(target, "after_soft_rollback", lambda s, _t: after_rollback(s))
+
+    async def pending(self, sessions: async_sessionmaker) -> int:
+        async with sessions() as session:
+            return (await session.execute(select(func.count()).select_from(self.table))).scalar_one()
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sessions: async_sessionmaker,
+        js,
+        topology: Topology,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.5,
+        ack_timeout: float = 5.0,
+        skip_locked: bool = False,
+    ) -> None:
+        self.outbox = outbox
+        self.sessions = sessions
+        self.js = js
+        self.topology = topology
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.ack_timeout = ack_timeout
+        self.skip_locked = skip_locked
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.outbox.service}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.outbox.wakeup.set()
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                published = await self.publish_batch()
+                failures = 0
+            except Exception as exc:  # NATS down, database busy: keep the rows, retry with backoff
+                failures += 1
+                published = 0
+                log.warning("outbox relay could not publish: %r (retrying)", exc)
+                await asyncio.sleep(min(0.1 * 2**failures, 5.0))
+            if published >= self.batch_size:
+                continue
+            if published == 0:
+                OUTBOX_PENDING.labels(self.outbox.service).set(await self._safe_pending())
+            try:
+                await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+            self.outbox.wakeup.clear()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Publish what is left (used at shutdown); leaves rows in place if NATS is unreachable."""
+        try:
+            while await self.publish_batch() >= self.batch_size:
+                pass
+        except Exception as exc:
+            log.warning("outbox relay stopped with events pending: %r", exc)
+
+    async def _safe_pending(self) -> int:
+        try:
+            return await self.outbox.pending(self.sessions)
+        except Exception:
+            return 0
+
+    async def publish_batch(self) -> int:
+        table = self.outbox.table
+        query = select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload).order_by(table.c.seq).limit(self.batch_size)
+        if self.skip_locked:
+            async with self.sessions() as session, session.begin():
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                done = await self._publish(rows)
+                if done:
+                    await session.execute(delete(table).where(table.c.seq.in_(done)))
+        else:
+            async with self.sessions() as session:
+                rows = (await session.execute(query)).all()
+            done = await self._publish(rows)
+            if done:
+                async with self.sessions() as session, session.begin():
+                    await session.execute(delete(table).where(table.c.seq.in_(done)))
+        if done:
+            OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(done))
+        return len(done)
+
+    async def _publish(self, rows) -> list[int]:
+        """Publish rows in order; return the seqs of the acknowledged prefix."""
+        if not rows:
+            return []
+        futures = [
+            await self.js.publish_async(
+                self.topology.subject(row.subject),
+                row.payload,
+                stream=self.topology.stream_for_subject(row.subject),
+                headers={"Nats-Msg-Id": row.event_id},
+            )
+            for row in rows
+        ]
+        done, not_done = await asyncio.wait(futures, timeout=self.ack_timeout)
+        for future in not_done:
+            future.cancel()
+        acked = []
+        for row, future in zip(rows, futures):
+            if future in not_done or future.cancelled() or future.exception() is not None:
+                break  # keep order: the rest is published again (de-duplicated by Nats-Msg-Id)
+            acked.append(row.seq)
+        if len(acked) < len(rows):
+            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
+            log.warning("outbox relay: %d of %d events acknowledged (%r)", len(acked), len(rows), failed and failed.exception())
+        return acked

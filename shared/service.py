@@ -1,0 +1,195 @@
+"""What every service has: database, broker, outbox relay, consumers, /healthz, /metrics, logs.
+
+A service builds a `Runtime` (its name, tables, consumers) and passes it with its routers to
+`create_app`. `app.state.runtime` gives routes the session factory and the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import db
+from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
+from shared.inbox import inbox_table
+from shared.metrics import CONSUMER_PENDING, HTTP_DURATION, HTTP_REQUESTS
+from shared.outbox import Outbox, OutboxRelay, outbox_table
+from shared.settings import ServiceName, Settings
+from shared.topology import Topology, declare_streams
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[["Runtime"], Awaitable[None]]
+
+
+def service_tables(metadata: MetaData) -> tuple:
+    """The outbox and inbox tables every service database has."""
+    return outbox_table(metadata), inbox_table(metadata)
+
+
+@dataclass
+class Runtime:
+    name: ServiceName
+    settings: Settings
+    metadata: MetaData
+    consumers: Sequence[Consumer] = ()
+    on_start: Sequence[Hook] = ()  # after the broker is connected, before HTTP is served
+    on_stop: Sequence[Hook] = ()
+    engine: AsyncEngine = field(init=False)
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    outbox: Outbox = field(init=False)
+    topology: Topology = field(init=False)
+    started: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.topology = Topology(self.settings.namespace)
+        self.database_url = self.settings.database_url(self.name)
+        self.engine = db.create_engine(self.database_url)
+        self.sessions = db.session_factory(self.engine)
+        self.outbox = Outbox(self.name, self.metadata.tables["outbox"])
+        self.outbox.watch(self.sessions)
+        self.broker = make_broker(self.name, self.settings.nats_servers)
+        rules = DeliveryRules(
+            service=self.name,
+            topology=self.topology,
+            sessions=self.sessions,
+            inbox=self.metadata.tables["inbox"],
+            max_deliver=self.settings.max_deliver,
+            broker=self.broker,
+        )
+        for consumer in self.consumers:
+            subscribe(self.broker, consumer, rules)
+        self.relay: OutboxRelay | None = None
+        self._lag_task: asyncio.Task | None = None
+
+    @property
+    def js(self):
+        return self.broker.connection.jetstream()
+
+    async def start(self) -> None:
+        await db.migrate(self.name, self.database_url)
+        await self.broker.connect()
+        if self.settings.declare_streams:
+            await declare_streams(self.js, self.topology)
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.outbox, self.sessions, self.js, self.topology, skip_locked=not db.is_sqlite(self.database_url)
+        )
+        self.relay.start()
+        self._lag_task = asyncio.create_task(self._watch_lag())
+        for hook in self.on_start:
+            await hook(self)
+        self.started = True
+
+    async def stop(self) -> None:
+        for hook in self.on_stop:
+            await hook(self)
+        if self._lag_task:
+            self._lag_task.cancel()
+        await self.broker.stop()  # in-flight handlers finish (graceful_timeout)
+        if self.relay:
+            await self.relay.stop()
+        await self.engine.dispose()
+
+    async def health(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(db.ping(self.engine), 2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {exc!r}"[:200]
+        connection = self.broker.connection if self.started else None
+        checks["nats"] = "ok" if connection is not None and connection.is_connected else "unreachable"
+        return checks
+
+    async def _watch_lag(self) -> None:
+        while True:
+            for consumer in self.consumers:
+                for stream in consumer.streams:
+                    durable = consumer.durable(self.name, stream)
+                    with contextlib.suppress(Exception):
+                        info = await self.js.consumer_info(self.topology.stream_of_service(stream), durable)
+                        CONSUMER_PENDING.labels(self.name, durable).set(info.num_pending + info.num_ack_pending)
+            await asyncio.sleep(5)
+
+
+def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: str, description: str = "") -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_DURATION.labels(runtime.name, request.method, path).observe(time.perf_counter() - started)
+        HTTP_REQUESTS.labels(runtime.name, request.method, path, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="Readiness: database and NATS reachable")
+    async def healthz() -> JSONResponse:
+        checks = await runtime.health()
+        ok = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "service": runtime.name, "checks": checks}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI]) -> None:
+    """`python -m services.<name>`: settings from the environment, JSON logs, uvicorn.
+
+    A configuration error or a port in use stops start-up with one clear line, not a traceback.
+    """
+    import socket
+    import sys
+
+    import uvicorn
+    from pydantic import ValidationError
+
+    from shared.logs import configure_logging
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = "GIRLSDAY_" + str(first["loc"][0]).upper() if first["loc"] else "GIRLSDAY_*"
+        sys.exit(f"girlsday-{name}: configuration error: {field_name}: {first['msg']}")
+    port = settings.port(name)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, port))
+        except OSError as exc:
+            sys.exit(f"girlsday-{name}: cannot listen on {settings.host}:{port} ({exc.strerror}); set GIRLSDAY_{name.upper()}_PORT")
+    configure_logging(name, settings.log_level)
+    app = build_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=port, log_config=None, timeout_graceful_shutdown=20)
+    try:
+        uvicorn.Server(config).run()
+    except Exception as exc:  # e.g. NATS unreachable at start-up
+        sys.exit(f"girlsday-{name}: start-up failed: {exc!r}")

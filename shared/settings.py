@@ -1,0 +1,65 @@
+"""Every setting of the platform, read from environment variables with the prefix GIRLSDAY_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("registration", "matching", "surveys", "reporting")
+ServiceName = Literal["registration", "matching", "surveys", "reporting"]
+DEFAULT_PORTS = {"registration": 8101, "matching": 8102, "surveys": 8103, "reporting": 8104}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIRLSDAY_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    namespace: str = Field("", pattern=r"^[a-z0-9_]*$")
+    data_dir: Path = Path("./var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    host: str = "127.0.0.1"
+    admin_token: str = "change-me"
+    max_deliver: int = Field(5, ge=1, le=100)
+    declare_streams: bool = True  # production: false, streams come from `girlsday streams`
+    embedded_nats_port: int = Field(-1, ge=-1, le=65535)
+
+    registration_database_url: str | None = None
+    matching_database_url: str | None = None
+    surveys_database_url: str | None = None
+    reporting_database_url: str | None = None
+
+    registration_port: int = Field(DEFAULT_PORTS["registration"], ge=0, le=65535)
+    matching_port: int = Field(DEFAULT_PORTS["matching"], ge=0, le=65535)
+    surveys_port: int = Field(DEFAULT_PORTS["surveys"], ge=0, le=65535)
+    reporting_port: int = Field(DEFAULT_PORTS["reporting"], ge=0, le=65535)
+
+    registration_public_url: str | None = None
+    matching_public_url: str | None = None
+    surveys_public_url: str | None = None
+    reporting_public_url: str | None = None
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_scheme(cls, value: str) -> str:
+        for server in value.split(","):
+            if not server.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError(f"{server!r} is not a NATS URL (nats://host:port)")
+        return value
+
+    def database_url(self, service: ServiceName) -> str:
+        url = getattr(self, f"{service}_database_url")
+        return url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / f'{service}.db'}"
+
+    def port(self, service: ServiceName) -> int:
+        return getattr(self, f"{service}_port")
+
+    def public_url(self, service: ServiceName) -> str:
+        url = getattr(self, f"{service}_public_url")
+        return (url or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    @property
+    def nats_servers(self) -> list[str]:
+        return [s.strip() for s in self.nats_url.split(",")]
