@@ -59,7 +59,7 @@ class Runtime:
         self.outbox = Outbox(self.name, self.metadata.tables["outbox"])
         self.outbox.watch(self.sessions)
         self.broker = make_broker(self.name, self.settings.nats_servers)
-        rules = DeliveryRules(
+        self._rules = DeliveryRules(
             service=self.name,
             topology=self.topology,
             sessions=self.sessions,
@@ -67,10 +67,17 @@ class Runtime:
             max_deliver=self.settings.max_deliver,
             broker=self.broker,
         )
+        self.consumers = list(self.consumers)
         for consumer in self.consumers:
-            subscribe(self.broker, consumer, rules)
+            subscribe(self.broker, consumer, self._rules)
         self.relay: OutboxRelay | None = None
         self._lag_task: asyncio.Task | None = None
+
+    def add_consumers(self, consumers: Sequence[Consumer]) -> None:
+        """Consumers whose handlers need the runtime (its outbox, settings); call before start."""
+        for consumer in consumers:
+            self.consumers.append(consumer)
+            subscribe(self.broker, consumer, self._rules)
 
     @property
     def js(self):

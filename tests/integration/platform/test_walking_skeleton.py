@@ -1,17 +1,6 @@
 """One real event end to end: school registered over HTTP -> outbox -> JetStream -> reporting."""
 
-import asyncio
-
-
-async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(interval)
+from tests.helpers import eventually
 
 
 async def test_school_registered_at_registration_is_counted_by_reporting(start_service):
