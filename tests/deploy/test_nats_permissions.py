@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import nats
@@ -131,11 +132,13 @@ async def test_a_service_cannot_publish_another_services_subjects(as_user, strea
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_a_service_can_declare_its_own_stream_at_start_up(as_user, streams, service):
+async def test_only_the_init_job_declares_streams(as_user, streams, service):
     session = await as_user(service)
     config = next(c for c in Topology().stream_configs() if c.name == OWN_STREAM[service])
-    info = await session.js.update_stream(config)
-    assert info.config.name == OWN_STREAM[service]
+    with pytest.raises(asyncio.TimeoutError):
+        await session.nc.request(f"$JS.API.STREAM.UPDATE.{config.name}",
+                                 json.dumps(config.as_dict()).encode(), timeout=DENIED)
+    assert session.violations()
 
 
 @pytest.mark.parametrize(("service", "stream"), [(s, st) for s in SERVICES for st in READS[s]])
