@@ -71,6 +71,7 @@ class Consumer:
     streams: tuple[str, ...]  # owning services whose streams are read, e.g. ("registration",)
     handlers: Mapping[type[Contract], Handler]
     batch_size: int = 100
+    ack_wait_s: float = 30.0  # a message not acked in time (crashed consumer) is redelivered
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
     _by_type: dict[str, tuple[type[Contract], Handler]] = field(init=False, repr=False)
 
@@ -106,7 +107,7 @@ def subscribe(broker: NatsBroker, consumer: Consumer, rules: DeliveryRules) -> N
             config=ConsumerConfig(
                 durable_name=durable,
                 ack_policy=ServerAckPolicy.EXPLICIT,
-                ack_wait=30,
+                ack_wait=consumer.ack_wait_s,
                 max_deliver=-1,
                 deliver_policy=consumer.deliver_policy,
                 max_ack_pending=1000,
