@@ -151,7 +151,7 @@ def _clean(item: Item, value: Any) -> tuple[Any, str | None]:
     if item.kind == "intention":
         v = value.strip().lower()
         return (v, None) if v in INTENTION_VALUES else (None, "not_a_choice")
-    text = value.strip()
+    text = value.replace("\x00", "").strip()
     return (text, None) if len(text) <= item.max_length else (None, "too_long")
 
 

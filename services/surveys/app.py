@@ -1,0 +1,58 @@
+"""Wiring of the surveys service: database, consumers, routes, background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from shared.service import Runtime, create_app
+from shared.settings import Settings
+
+from . import api, pages
+from .config import SurveysConfig
+from .context import SurveysContext
+from .domain.rules import WindowPolicy
+from .handlers import CONSUMERS
+from .jobs import check_reminders, refresh_results, reminder_policy, run_every
+from .links import TeacherKeys
+from .store import metadata, now
+
+DESCRIPTION = """Pre- and post-measurement of Girls' Day and energy-transition programmes.
+
+Pupils answer with a pseudonymous token (one per pupil per phase, 192 random bits) and never give
+their name; a pupil under 16 needs recorded parental consent before anything is stored. One response
+per token: a second submission is refused (409). Teachers use a signed link VHTO sends them.
+"""
+
+
+def build_app(settings: Settings, config: SurveysConfig | None = None,
+              clock: Callable[[], datetime] = now) -> FastAPI:
+    config = config or SurveysConfig()
+    runtime = Runtime("surveys", settings, metadata, consumers=list(CONSUMERS))
+    ctx = SurveysContext(
+        runtime=runtime, config=config, windows=WindowPolicy(post_close_days=config.post_close_days),
+        reminders=reminder_policy(config.reminder_threshold, config.reminder_lead_days),
+        keys=TeacherKeys(config.link_secret or settings.admin_token), clock=clock,
+        public_url=settings.public_url("surveys"))
+    tasks: list[asyncio.Task] = []
+
+    async def start_jobs(_runtime: Runtime) -> None:
+        tasks.append(asyncio.create_task(run_every(
+            config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")))
+        tasks.append(asyncio.create_task(run_every(
+            config.reminder_interval_s,
+            lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders")))
+
+    async def stop_jobs(_runtime: Runtime) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    runtime.on_start = [start_jobs]
+    runtime.on_stop = [stop_jobs]
+    app = create_app(runtime, [api.router, pages.router], title="girlsday surveys", description=DESCRIPTION)
+    app.state.surveys = ctx
+    return app

@@ -1,0 +1,44 @@
+"""What the surveys routes and jobs share: database, outbox, policies, clock, teacher keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import Request
+
+from shared.service import Runtime
+
+from .config import SurveysConfig
+from .domain.rules import ReminderPolicy, WindowPolicy
+from .links import TeacherKeys
+
+
+@dataclass
+class SurveysContext:
+    runtime: Runtime
+    config: SurveysConfig
+    windows: WindowPolicy
+    reminders: ReminderPolicy
+    keys: TeacherKeys
+    clock: Callable[[], datetime]
+    public_url: str
+
+    @property
+    def sessions(self):
+        return self.runtime.sessions
+
+    @property
+    def outbox(self):
+        return self.runtime.outbox
+
+    def survey_url(self, token: str) -> str:
+        return f"{self.public_url}/s/{token}"
+
+    def teacher_url(self, programme_id: str, school_id: str) -> str:
+        return f"{self.public_url}/leraar/{programme_id}/{school_id}?key={self.keys.key(programme_id, school_id)}"
+
+
+def surveys(request: Request) -> SurveysContext:
+    return request.app.state.surveys

@@ -1,0 +1,243 @@
+"""The surveys service's own tables (SQLAlchemy Core) and the queries on them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
+    UniqueConstraint, and_, delete, func, select, update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.service import service_tables
+
+metadata = MetaData()
+outbox, inbox = service_tables(metadata)
+
+programmes = Table(
+    "programmes", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("event_date", Date, nullable=False),
+    Column("pre_closes", DateTime(timezone=True)),   # override of the default close
+    Column("post_closes", DateTime(timezone=True)),  # override of the default close
+    Column("revision", Integer, nullable=False, default=1),
+)
+
+pupils = Table(  # read model from registration.group.*: pseudonymous refs, age, consent
+    "pupils", metadata,
+    Column("pupil_ref", String(64), primary_key=True),
+    Column("group_id", String(64), nullable=False, index=True),
+    Column("school_id", String(64), nullable=False),
+    Column("programme_id", String(64), nullable=False),
+    Column("age", Integer),
+    Column("parental_consent", Boolean, nullable=False, default=False),
+)
+
+placements = Table(
+    "placements", metadata,
+    Column("placement_id", String(64), primary_key=True),
+    Column("programme_id", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("school_id", String(64), nullable=False),
+    Column("activity_id", String(64), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+)
+
+invitations = Table(  # one pseudonymous token per pupil per phase
+    "invitations", metadata,
+    Column("token", String(64), primary_key=True),
+    Column("pupil_ref", String(64), nullable=False),
+    Column("phase", String(4), nullable=False),
+    Column("programme_id", String(64), nullable=False),
+    Column("school_id", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("activity_id", String(64), nullable=False),
+    Column("placement_id", String(64), nullable=False, index=True),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("programme_id", "pupil_ref", "phase", name="uq_invitation_pupil_phase"),
+    Index("ix_invitations_school", "programme_id", "school_id"),
+    Index("ix_invitations_pupil", "pupil_ref"),
+)
+
+responses = Table(
+    "responses", metadata,
+    Column("response_id", String(64), primary_key=True),
+    Column("token", String(64), nullable=False, unique=True),  # one response per token (= per phase)
+    Column("pupil_ref", String(64), nullable=False, index=True),
+    Column("phase", String(4), nullable=False),
+    Column("programme_id", String(64), nullable=False, index=True),
+    Column("school_id", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("activity_id", String(64), nullable=False),
+    Column("questionnaire", String(100), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+questionnaires = Table(  # admin-defined questionnaires per programme; the shipped ones are files
+    "questionnaires", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("phase", String(4), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+reminders = Table(  # one reminder per school, programme and phase
+    "reminders", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("school_id", String(64), primary_key=True),
+    Column("phase", String(4), primary_key=True),
+    Column("response_rate", Float, nullable=False),
+    Column("closes_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+)
+
+results = Table(  # the latest computed results per programme (what the API shows)
+    "results", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("fingerprint", String(200), nullable=False),
+    Column("figures", JSON, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored moment is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _insert(session: AsyncSession):
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> None:
+    statement = _insert(session)(table).values(**values)
+    changes = {k: v for k, v in values.items() if k not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes)
+                          if changes else statement.on_conflict_do_nothing(index_elements=keys))
+
+
+async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
+    if not rows:
+        return 0
+    result = await session.execute(_insert(session)(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+    return result.rowcount
+
+
+async def programme(session: AsyncSession, programme_id: str):
+    return (await session.execute(select(programmes).where(programmes.c.programme_id == programme_id))).first()
+
+
+async def replace_group_pupils(session: AsyncSession, group_id: str, rows: list[dict[str, Any]]) -> None:
+    keep = [r["pupil_ref"] for r in rows]
+    await session.execute(delete(pupils).where(and_(pupils.c.group_id == group_id, pupils.c.pupil_ref.not_in(keep))))
+    for row in rows:
+        await upsert(session, pupils, row, ["pupil_ref"])
+
+
+async def group_pupil_refs(session: AsyncSession, group_id: str) -> list[str]:
+    return list((await session.execute(select(pupils.c.pupil_ref).where(pupils.c.group_id == group_id))).scalars())
+
+
+async def invitation_for_response(session: AsyncSession, token: str):
+    """The invitation with what deciding on a response needs: pupil consent, programme dates."""
+    query = (
+        select(invitations, pupils.c.age, pupils.c.parental_consent, programmes.c.kind,
+               programmes.c.event_date, programmes.c.pre_closes, programmes.c.post_closes,
+               responses.c.response_id)
+        .outerjoin(pupils, pupils.c.pupil_ref == invitations.c.pupil_ref)
+        .outerjoin(programmes, programmes.c.programme_id == invitations.c.programme_id)
+        .outerjoin(responses, responses.c.token == invitations.c.token)
+        .where(invitations.c.token == token)
+    )
+    return (await session.execute(query)).first()
+
+
+async def latest_questionnaire(session: AsyncSession, programme_id: str, phase: str) -> dict | None:
+    query = (select(questionnaires.c.definition)
+             .where(questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase)
+             .order_by(questionnaires.c.version.desc()).limit(1))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def latest_questionnaire_version(session: AsyncSession, programme_id: str, phase: str) -> int:
+    query = select(func.max(questionnaires.c.version)).where(
+        questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase)
+    return (await session.execute(query)).scalar_one_or_none() or 0
+
+
+async def school_invitations(session: AsyncSession, programme_id: str, school_id: str):
+    query = (select(invitations, responses.c.response_id)
+             .outerjoin(responses, responses.c.token == invitations.c.token)
+             .where(invitations.c.programme_id == programme_id, invitations.c.school_id == school_id)
+             .order_by(invitations.c.group_id, invitations.c.pupil_ref, invitations.c.phase))
+    return (await session.execute(query)).all()
+
+
+async def counts_per_school(session: AsyncSession):
+    """(programme, school, phase, invited, responded) for every school with invitations."""
+    query = (select(invitations.c.programme_id, invitations.c.school_id, invitations.c.phase,
+                    func.count(invitations.c.token).label("invited"),
+                    func.count(responses.c.response_id).label("responded"))
+             .outerjoin(responses, responses.c.token == invitations.c.token)
+             .group_by(invitations.c.programme_id, invitations.c.school_id, invitations.c.phase))
+    return (await session.execute(query)).all()
+
+
+async def erase_pupil(session: AsyncSession, pupil_ref: str) -> None:
+    """Remove the pupil's tokens, responses and read-model row."""
+    await session.execute(delete(responses).where(responses.c.pupil_ref == pupil_ref))
+    await session.execute(delete(invitations).where(invitations.c.pupil_ref == pupil_ref))
+    await session.execute(delete(pupils).where(pupils.c.pupil_ref == pupil_ref))
+
+
+async def cancel_placement(session: AsyncSession, placement_id: str) -> None:
+    """Unused tokens of a cancelled placement stop working; responses already given stay."""
+    await session.execute(update(placements).where(placements.c.placement_id == placement_id).values(cancelled=True))
+    used = select(responses.c.token)
+    await session.execute(delete(invitations).where(invitations.c.placement_id == placement_id,
+                                                    invitations.c.token.not_in(used)))
+
+
+async def fingerprints(session: AsyncSession) -> dict[str, str]:
+    """Per programme, a cheap summary that changes whenever its results could change."""
+    invited = (await session.execute(select(invitations.c.programme_id, func.count())
+                                     .group_by(invitations.c.programme_id))).all()
+    answered = {row[0]: (row[1], row[2]) for row in (await session.execute(
+        select(responses.c.programme_id, func.count(), func.max(responses.c.recorded_at))
+        .group_by(responses.c.programme_id))).all()}
+    return {programme_id: "{}|{}|{}".format(n, *answered.get(programme_id, (0, None)))
+            for programme_id, n in invited}
+
+
+async def programme_rows(session: AsyncSession, programme_id: str):
+    inv = (await session.execute(select(invitations.c.pupil_ref, invitations.c.phase, invitations.c.school_id,
+                                        invitations.c.activity_id)
+                                 .where(invitations.c.programme_id == programme_id))).all()
+    res = (await session.execute(select(responses.c.pupil_ref, responses.c.phase, responses.c.school_id,
+                                        responses.c.activity_id, responses.c.answers)
+                                 .where(responses.c.programme_id == programme_id))).all()
+    return inv, res
+
+
+async def stored_results(session: AsyncSession, programme_id: str):
+    return (await session.execute(select(results).where(results.c.programme_id == programme_id))).first()
