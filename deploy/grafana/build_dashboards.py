@@ -106,11 +106,13 @@ BUSINESS = dashboard("girlsday-business", "girlsday · business figures", [
 ], "Programme activity as the events tell it (no personal data: counts by event type only).")
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(exist_ok=True)
     for board in (TRAFFIC, EVENTS, BUSINESS):
-        (OUT / f"{board['uid']}.json").write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
+        (out / f"{board['uid']}.json").write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
