@@ -1,14 +1,44 @@
-"""Wiring of the reporting service."""
+"""Wiring of the reporting service: projections consumer, partner KPI publisher, lag, HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from fastapi import FastAPI
 
-from services.reporting.api import router
+from services.reporting.api import pages, router
+from services.reporting.config import ReportingSettings
 from services.reporting.handlers import projections
+from services.reporting.kpi import KpiPublisher
+from services.reporting.lag import watch_lag
 from services.reporting.store import metadata
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
+DESCRIPTION = """Live projections of every stream: figures per programme (target vs actual,
+breakdowns, registrations per day, surveys), CSV exports, a dashboard, and the partner event
+`reporting.public.<programme>.kpi.updated` (aggregated, small counts suppressed)."""
 
-def build_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("reporting", settings, metadata, consumers=[projections])
-    return create_app(runtime, [router], title="girlsday reporting")
+
+def build_app(settings: Settings, reporting: ReportingSettings | None = None) -> FastAPI:
+    reporting = reporting or ReportingSettings()
+    tasks: list[asyncio.Task] = []
+
+    async def start(rt: Runtime) -> None:
+        publisher.start()
+        tasks.append(asyncio.create_task(watch_lag(rt.js, rt.topology, reporting.lag_interval_s)))
+
+    async def stop(_rt: Runtime) -> None:
+        await publisher.stop()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    runtime = Runtime("reporting", settings, metadata, consumers=[projections], on_start=[start], on_stop=[stop])
+    publisher = KpiPublisher(runtime.sessions, runtime.outbox, interval=reporting.kpi_interval_s,
+                             threshold=reporting.suppression_threshold)
+    app = create_app(runtime, [router, pages], title="girlsday reporting", description=DESCRIPTION)
+    app.state.kpi_publisher = publisher
+    return app

@@ -1,25 +1,46 @@
-"""Event subscribers of the reporting service: every subscription, in one place."""
+"""Event subscribers of the reporting service: every subscription, in one place.
 
-from sqlalchemy.dialects import postgresql, sqlite
+Every event goes the same way: what it states about entities (domain.facts) is merged into their
+latest-state rows (store.apply_facts), in the transaction of the inbox claim. The projections read
+every owning stream; events without a fact (reminders, erasures: reporting keeps no pupil refs) are
+still handled, so they count as processed rather than skipped.
+"""
+
+from __future__ import annotations
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.reporting.store import schools
+from services.reporting.domain.facts import facts_for
+from services.reporting.metrics import EVENTS_PROJECTED
+from services.reporting.store import apply_facts, programmes_touched
+from shared import contracts as c
 from shared.broker import Consumer
-from shared.contracts import SchoolRegistered
 from shared.envelope import CloudEvent
 
+TOUCHED = "reporting_touched"  # session.info key: programmes whose figures this transaction changed
 
-def _insert(session: AsyncSession):
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+SUBSCRIPTIONS: dict[str, tuple[type[c.Contract], ...]] = {
+    "registration": (
+        c.ProgrammeOpened, c.ProgrammeClosed, c.SchoolRegistered, c.CompanyRegistered,
+        c.GroupRegistered, c.GroupUpdated, c.GroupWithdrawn,
+        c.ActivityRegistered, c.ActivityUpdated, c.ActivityCancelled, c.PupilErased,
+    ),
+    "matching": (c.RunCompleted, c.PlacementAssigned, c.PlacementCancelled, c.GroupWaitlisted),
+    "surveys": (c.ResponseRecorded, c.ResultsUpdated, c.ReminderDue),
+}
 
 
-async def on_school_registered(event: CloudEvent, data: SchoolRegistered, session: AsyncSession) -> None:
-    statement = _insert(session)(schools).values(school_id=data.school_id, level=data.level, registered_at=data.registered_at)
-    await session.execute(statement.on_conflict_do_nothing(index_elements=["school_id"]))
+async def project(event: CloudEvent, data: c.Contract, session: AsyncSession) -> None:
+    facts = facts_for(data, event_id=event.id, time=event.time)
+    changed = await apply_facts(session, facts)
+    EVENTS_PROJECTED.labels(event.type, str(changed).lower()).inc()
+    if changed:  # the partner KPI publisher looks at these programmes after the commit
+        session.info.setdefault(TOUCHED, []).append(programmes_touched(facts))
 
 
 projections = Consumer(
     purpose="projections",
-    streams=("registration",),
-    handlers={SchoolRegistered: on_school_registered},
+    streams=tuple(SUBSCRIPTIONS),
+    handlers={contract: project for contracts in SUBSCRIPTIONS.values() for contract in contracts},
+    batch_size=200,
 )

@@ -1,16 +1,260 @@
-"""The reporting service's own tables (walking skeleton: schools seen)."""
+"""The reporting service's own tables: one latest-state row per entity, and the queries over them.
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+Each entity table has its id, the merged state (per-field values and versions, see
+`domain.projection`) and the fields the figures group or sum by, as typed columns.
+"""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Column, Float, Integer, MetaData, String, Table, and_, case, delete, distinct, func,
+    insert, literal, select, update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reporting.domain.cube import fold
+from services.reporting.domain.projection import EntityState, Fact, merge
+from services.reporting.domain.report import UNKNOWN, Aggregates
 from shared.service import service_tables
 
 metadata = MetaData()
 outbox, inbox = service_tables(metadata)
 
-schools = Table(
-    "schools",
-    metadata,
-    Column("school_id", String(36), primary_key=True),
-    Column("level", String(3), nullable=False),
-    Column("registered_at", DateTime(timezone=True)),
-)
+
+def _entity(kind: str, *columns: Column) -> Table:
+    return Table(
+        f"rp_{kind}", metadata,
+        Column("id", String(200), primary_key=True),
+        *columns,
+        Column("state", JSON, nullable=False),
+    )
+
+
+def _key(name: str) -> Column:
+    return Column(name, String(100), index=True)
+
+
+ENTITIES: dict[str, Table] = {
+    "programme": _entity(
+        "programme", Column("name", String(200)), Column("kind", String(40)),
+        Column("event_date", String(10)), Column("status", String(20)),
+        Column("target_pupils", Integer), Column("target_schools", Integer),
+        Column("target_companies", Integer),
+    ),
+    "school": _entity("school", Column("level", String(10)), Column("province", String(100)),
+                      Column("municipality", String(200))),
+    "company": _entity("company", Column("province", String(100))),
+    "activity": _entity("activity", _key("programme_id"), Column("company_id", String(100)),
+                        Column("sector", String(100)), Column("capacity", Integer),
+                        Column("province", String(100)), Column("status", String(20))),
+    "group": _entity("group", _key("programme_id"), Column("school_id", String(100)),
+                     Column("pupil_count", Integer), Column("registered_on", String(10)),
+                     Column("status", String(20))),
+    "placement": _entity("placement", _key("programme_id"), _key("group_id"),
+                         Column("school_id", String(100)), Column("activity_id", String(100)),
+                         Column("company_id", String(100)), Column("pupil_count", Integer),
+                         Column("distance_km", Float), Column("status", String(20))),
+    "waitlist": _entity("waitlist", _key("programme_id"), Column("group_id", String(100)),
+                        Column("school_id", String(100)), Column("pupil_count", Integer)),
+    "run": _entity("run"),
+    "survey": _entity("survey"),
+    "response": _entity("response", _key("programme_id"), Column("phase", String(10))),
+}
+KINDS_OF_PROGRAMME = {"programme", "run", "survey"}  # keyed by programme id
+
+
+def row_of(kind: str, key: str, state: EntityState) -> dict[str, Any]:
+    table = ENTITIES[kind]
+    columns = {c.name: state.fields.get(c.name) for c in table.columns if c.name not in ("id", "state")}
+    return {"id": key, **columns, "state": state.to_json()}
+
+
+def programmes_touched(facts: Iterable[Fact]) -> set[str] | None:
+    """The programmes whose figures the facts may change; None means every programme."""
+    touched: set[str] = set()
+    for fact in facts:
+        if fact.kind in KINDS_OF_PROGRAMME:
+            touched.add(fact.key)
+        elif "programme_id" in fact.fields:
+            touched.add(fact.fields["programme_id"])
+        else:  # a school or company: its province/level feeds every programme it takes part in
+            return None
+    return touched
+
+
+async def apply_facts(session: AsyncSession, facts: Iterable[Fact]) -> bool:
+    """Merge facts into their entity rows (read, merge, write); True if any row changed."""
+    changed_any = False
+    for fact in facts:
+        table = ENTITIES[fact.kind]
+        query = select(table.c.state).where(table.c.id == fact.key).with_for_update()
+        raw = (await session.execute(query)).scalar_one_or_none()
+        new, changed = merge(EntityState.from_json(raw), fact)
+        if not changed:
+            continue
+        row = row_of(fact.kind, fact.key, new)
+        if raw is None:
+            await session.execute(insert(table).values(**row))
+        else:
+            await session.execute(update(table).where(table.c.id == fact.key).values(**row))
+        changed_any = True
+    return changed_any
+
+
+async def replace_all(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState],
+                      batch: int = 5000) -> int:
+    """Replace every projection row by the given states (the rebuild); returns rows written."""
+    for table in ENTITIES.values():
+        await session.execute(delete(table))
+    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITIES}
+    for (kind, key), state in entities.items():
+        by_kind[kind].append(row_of(kind, key, state))
+    for kind, rows in by_kind.items():
+        for start in range(0, len(rows), batch):
+            await session.execute(insert(ENTITIES[kind]), rows[start:start + batch])
+    return sum(len(rows) for rows in by_kind.values())
+
+
+async def load_states(session: AsyncSession) -> dict[tuple[str, str], EntityState]:
+    states = {}
+    for kind, table in ENTITIES.items():
+        for key, raw in await session.execute(select(table.c.id, table.c.state)):
+            states[(kind, key)] = EntityState.from_json(raw)
+    return states
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+P, S, G, A, C = (ENTITIES[k] for k in ("programme", "school", "group", "activity", "company"))
+PL, W, R = ENTITIES["placement"], ENTITIES["waitlist"], ENTITIES["response"]
+
+
+async def programmes(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.execute(select(P.c.id, P.c.name, P.c.kind, P.c.event_date, P.c.status)
+                                 .order_by(P.c.event_date.desc(), P.c.id))
+    return [dict(row._mapping) for row in rows]
+
+
+def _province(column):
+    return func.coalesce(column, literal(UNKNOWN))
+
+
+def _group_cells(programme_id: str):
+    """Per active group: pupils, pupils placed (active placements), parts, waitlisted, school."""
+    placed = (
+        select(PL.c.group_id, func.sum(PL.c.pupil_count).label("placed"), func.count().label("parts"))
+        .where(PL.c.programme_id == programme_id, PL.c.status == "assigned")
+        .group_by(PL.c.group_id).subquery()
+    )
+    waiting = select(W.c.group_id).where(W.c.programme_id == programme_id).subquery()
+    n_placed = func.coalesce(placed.c.placed, 0)
+    is_placed = n_placed > 0
+    province, level = _province(S.c.province).label("province"), _province(S.c.level).label("level")
+    cells = (
+        select(
+            province, level,
+            func.count(distinct(G.c.school_id)).label("schools"),
+            func.count().label("groups"),
+            func.sum(G.c.pupil_count).label("pupils"),
+            func.sum(case((n_placed >= G.c.pupil_count, G.c.pupil_count), else_=n_placed)).label("placed_pupils"),
+            func.sum(case((n_placed >= G.c.pupil_count, 0), else_=G.c.pupil_count - n_placed)).label("unplaced_pupils"),
+            func.sum(case((is_placed, 1), else_=0)).label("placed_groups"),
+            func.sum(case((is_placed, 0), else_=1)).label("unplaced_groups"),
+            func.sum(case((and_(~is_placed, waiting.c.group_id.is_not(None)), 1), else_=0)).label("waitlisted_groups"),
+            func.sum(case((and_(~is_placed, waiting.c.group_id.is_not(None)), G.c.pupil_count), else_=0)).label("waitlisted_pupils"),
+            func.sum(case((func.coalesce(placed.c.parts, 0) >= 2, 1), else_=0)).label("split_groups"),
+            func.sum(func.coalesce(placed.c.parts, 0)).label("placements"),
+        )
+        .select_from(G)
+        .outerjoin(placed, placed.c.group_id == G.c.id)
+        .outerjoin(waiting, waiting.c.group_id == G.c.id)
+        .outerjoin(S, S.c.id == G.c.school_id)
+        .where(G.c.programme_id == programme_id, G.c.status == "active")
+        .group_by(province, level)
+    )
+    return cells
+
+
+def _distance_cells(programme_id: str):
+    province, level = _province(S.c.province).label("province"), _province(S.c.level).label("level")
+    return (
+        select(province, level, func.sum(PL.c.distance_km).label("distance_sum"),
+               func.count(PL.c.distance_km).label("distance_n"))
+        .select_from(PL)
+        .join(G, and_(G.c.id == PL.c.group_id, G.c.status == "active"))
+        .outerjoin(S, S.c.id == PL.c.school_id)
+        .where(PL.c.programme_id == programme_id, PL.c.status == "assigned")
+        .group_by(province, level)
+    )
+
+
+def _activity_cells(programme_id: str, by: str | None):
+    query = select(func.count(distinct(A.c.company_id)).label("companies"),
+                   func.count().label("activities"), func.sum(A.c.capacity).label("capacity"))
+    if by is not None:
+        province = func.coalesce(A.c.province, C.c.province, literal(UNKNOWN))
+        key = {"province": province, "sector": A.c.sector}[by].label(by)
+        query = query.add_columns(key).group_by(key)
+    return (query.select_from(A).outerjoin(C, C.c.id == A.c.company_id)
+            .where(A.c.programme_id == programme_id, A.c.status == "active"))
+
+
+async def aggregates(session: AsyncSession, programme_id: str) -> Aggregates | None:
+    programme = (await session.execute(select(P).where(P.c.id == programme_id))).mappings().first()
+    if programme is None:
+        return None
+    run = (await session.execute(select(ENTITIES["run"].c.state).where(ENTITIES["run"].c.id == programme_id))).scalar()
+    survey = (await session.execute(select(ENTITIES["survey"].c.state).where(ENTITIES["survey"].c.id == programme_id))).scalar()
+    group_cells = [dict(r._mapping) for r in await session.execute(_group_cells(programme_id))]
+    distance_cells = [dict(r._mapping) for r in await session.execute(_distance_cells(programme_id))]
+    activity_total = dict((await session.execute(_activity_cells(programme_id, None))).one()._mapping)
+    activity_by = {
+        by: [dict(r._mapping) for r in await session.execute(_activity_cells(programme_id, by))]
+        for by in ("province", "sector")
+    }
+    placed_by_sector = dict((await session.execute(
+        select(A.c.sector, func.sum(PL.c.pupil_count))
+        .select_from(PL).join(A, A.c.id == PL.c.activity_id)
+        .join(G, and_(G.c.id == PL.c.group_id, G.c.status == "active"))
+        .where(PL.c.programme_id == programme_id, PL.c.status == "assigned").group_by(A.c.sector)
+    )).all())
+    per_day = [
+        {"day": day, "groups": groups, "pupils": int(pupils or 0)}
+        for day, groups, pupils in await session.execute(
+            select(G.c.registered_on, func.count(), func.sum(G.c.pupil_count))
+            .where(G.c.programme_id == programme_id, G.c.status == "active", G.c.registered_on.is_not(None))
+            .group_by(G.c.registered_on).order_by(G.c.registered_on))
+    ]
+    responses = dict((await session.execute(
+        select(R.c.phase, func.count()).where(R.c.programme_id == programme_id).group_by(R.c.phase)
+    )).all())
+    totals, breakdowns, mean_distance = fold(
+        group_cells, distance_cells, activity_total, activity_by, placed_by_sector)
+    fields = dict(programme)
+    fields.pop("state")
+    fields.pop("id")
+    return Aggregates(
+        programme_id=programme_id,
+        programme=fields,
+        totals=totals,
+        mean_distance_km=mean_distance,
+        breakdowns=breakdowns,
+        per_day=per_day,
+        run=(run or {}).get("fields"),
+        survey=(survey or {}).get("fields"),
+        responses=responses,
+    )
+
+
+async def overview(session: AsyncSession) -> dict[str, int]:
+    """Counts over every programme: schools and companies known."""
+    schools = (await session.execute(select(func.count()).select_from(S))).scalar_one()
+    companies = (await session.execute(select(func.count()).select_from(C))).scalar_one()
+    return {"schools": schools, "companies": companies}
+
+
+async def programme_ids(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(P.c.id).order_by(P.c.id))).scalars())

@@ -160,3 +160,25 @@ def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppress
         threshold=threshold,
     )
     return result
+
+
+def survey_shift(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pre and post figure per survey item, for the shift chart (suppressed items left out).
+
+    Likert items carry means (`mean_pre`/`mean_post`), yes/no intentions shares
+    (`share_yes_pre`/`share_yes_post`, shown as percentages).
+    """
+    rows = []
+    for item, block in sorted(effects.items()):
+        if block.get("suppressed"):
+            continue
+        for pre_key, post_key, scale, unit in (
+            ("mean_pre", "mean_post", 1, ""), ("share_yes_pre", "share_yes_post", 100, " %"),
+            ("pre", "post", 1, ""),
+        ):
+            pre, post = block.get(pre_key), block.get(post_key)
+            if isinstance(pre, (int, float)) and isinstance(post, (int, float)):
+                rows.append({"item": item, "label": f"{item}{unit}",
+                             "pre": round(pre * scale, 2), "post": round(post * scale, 2)})
+                break
+    return rows

@@ -1,0 +1,12 @@
+"""Settings of the reporting service only (prefix GIRLSDAY_REPORTING_)."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReportingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIRLSDAY_REPORTING_", extra="ignore")
+
+    kpi_interval_s: float = Field(10.0, ge=0, description="at most one partner KPI event per programme this often")
+    suppression_threshold: int = Field(10, ge=1, description="public counts under this are suppressed")
+    lag_interval_s: float = Field(2.0, gt=0, description="how often projection lag is measured")

@@ -1,0 +1,90 @@
+"""Partner events: `reporting.public.<programme>.kpi.updated`, on change, throttled per programme.
+
+Committed projection changes mark their programmes dirty; a loop recomputes the public (suppressed)
+figures of dirty programmes and publishes those the throttle lets through, via the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.reporting import store
+from services.reporting.domain.report import public_kpis
+from services.reporting.domain.throttle import KpiThrottle
+from services.reporting.handlers import TOUCHED
+from services.reporting.metrics import KPI_PUBLISHED
+from shared.contracts import KpiUpdated
+from shared.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class KpiPublisher:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, *,
+                 interval: float, threshold: int, tick: float = 0.2) -> None:
+        self.sessions, self.outbox = sessions, outbox
+        self.throttle = KpiThrottle(interval)
+        self.threshold, self.tick = threshold, tick
+        self._dirty: set[str] = set()
+        self._all_dirty = True  # after a start, every programme's figures are offered once
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        sa_event.listen(sessions.kw["sync_session_class"], "after_commit", self._after_commit)
+
+    def _after_commit(self, sync_session) -> None:
+        for touched in sync_session.info.pop(TOUCHED, ()):
+            if touched is None:
+                self._all_dirty = True
+            else:
+                self._dirty |= touched
+            self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.publish_due()
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("publishing partner KPIs failed; will retry")
+            wait = self.throttle.next_due_in(time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=min(wait or 5.0, 5.0))
+            self._wakeup.clear()
+            await asyncio.sleep(self.tick)  # gather a burst of changes into one computation
+
+    async def publish_due(self) -> int:
+        dirty, self._dirty = self._dirty, set()
+        all_dirty, self._all_dirty = self._all_dirty, False
+        async with self.sessions() as session:
+            if all_dirty:
+                dirty = set(await store.programme_ids(session))
+            for programme_id in sorted(dirty):
+                agg = await store.aggregates(session, programme_id)
+                if agg is not None:
+                    kpis = public_kpis(agg, self.threshold)
+                    self.throttle.offer(programme_id, (kpis.figures, tuple(kpis.hidden)))
+        due = self.throttle.due(time.monotonic())
+        if not due:
+            return 0
+        async with self.sessions() as session, session.begin():
+            for programme_id, (figures, hidden) in due.items():
+                data = KpiUpdated(programme_id=programme_id, as_of=datetime.now(UTC), figures=figures,
+                                  suppressed=list(hidden), threshold=self.threshold)
+                await self.outbox.add(session, data, subject=f"programme/{programme_id}")
+                KPI_PUBLISHED.labels(programme_id).inc()
+        return len(due)
