@@ -1,0 +1,81 @@
+"""`girlsday up` as a new user runs it: everything starts, answers, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from shared.settings import SERVICES
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def processes_mentioning(text: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
+
+
+def start_platform(tmp_path, **extra_env) -> tuple[subprocess.Popen, dict[str, int]]:
+    ports = {service: free_port() for service in SERVICES}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
+    env.update({f"GIRLSDAY_{s.upper()}_PORT": str(p) for s, p in ports.items()})
+    env.update(GIRLSDAY_DATA_DIR=str(tmp_path / "var"), COLUMNS="200", **extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return process, ports
+
+
+def test_up_starts_every_service_on_a_free_nats_port_and_ctrl_c_leaves_no_process(tmp_path):
+    process, ports = start_platform(tmp_path)
+    output = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            output.append(line)
+            if "Ctrl-C stops everything" in line or process.poll() is not None:
+                break
+        text = "".join(output)
+        assert "girlsday is running" in text, text
+        assert "nats://127.0.0.1:4222" not in text  # never the default port: no collision
+        for service, port in ports.items():
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            assert health.json()["checks"] == {"database": "ok", "nats": "ok"}, service
+            assert "girlsday_outbox_pending" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert (tmp_path / "var" / "nats").is_dir() and (tmp_path / "var" / "registration.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    assert "all stopped" in rest
+    assert process.returncode == 0
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_up_with_a_port_in_use_stops_with_one_clear_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process, _ = start_platform(tmp_path, GIRLSDAY_REPORTING_PORT=str(port))
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert f"reporting port {port} (GIRLSDAY_REPORTING_PORT)" in output
+    assert "Traceback" not in output
+
+
+def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path):
+    process, _ = start_platform(tmp_path, GIRLSDAY_NATS_URL="http://wrong")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "GIRLSDAY_NATS_URL" in output and "Traceback" not in output
