@@ -159,9 +159,9 @@ class OutboxRelay:
             async with self.sessions() as session:
                 rows = (await session.execute(query)).all()
             done = await self._publish(rows)
-            if done:
+            if done:  # the acknowledged prefix of the oldest rows: one range delete
                 async with self.sessions() as session, session.begin():
-                    await session.execute(delete(table).where(table.c.seq.in_(done)))
+                    await session.execute(delete(table).where(table.c.seq <= done[-1]))
         if done:
             OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(done))
         return len(done)
