@@ -19,4 +19,4 @@ class TeacherKeys:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]  # 128 bits
 
     def valid(self, programme_id: str, school_id: str, key: str | None) -> bool:
-        return bool(key) and hmac.compare_digest(self.key(programme_id, school_id), key)
+        return bool(key) and hmac.compare_digest(self.key(programme_id, school_id).encode(), key.encode())
