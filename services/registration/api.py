@@ -1,38 +1,242 @@
-"""HTTP routes of the registration service (walking skeleton: schools)."""
+"""HTTP routes of the registration service: thin — authorise, call `commands`, answer.
 
-import uuid
-from datetime import UTC, datetime
+Every POST (and PUT/DELETE) honours an `Idempotency-Key` header (see `idempotency.py`).
+"""
+
+from __future__ import annotations
+
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from fastapi import APIRouter, Depends, Header, Request
+from sqlalchemy import select
 
-from services.registration.store import schools
-from shared.contracts import SchoolRegistered
+from services.registration import commands as cmd
+from services.registration import schemas as s
+from services.registration.auth import Principal, admin, authenticated, optional, owns
+from services.registration.idempotency import execute
+from services.registration.problems import NotFound
+from services.registration.store import activities, programmes
 
 router = APIRouter(prefix="/api")
 
+IdempotencyKey = Header(None, alias="Idempotency-Key", max_length=200,
+                        description="a client-chosen unique key; a retry with the same key gets the first answer")
+AUTH = {401: {"description": "no or unknown credentials"}, 403: {"description": "someone else's record, or admin only"},
+        404: {"description": "no such record"}}
+WRITE = {**AUTH, 409: {"description": "outside the registration window (the answer gives the deadline), or withdrawn/cancelled"},
+         422: {"description": "a rule is broken: `detail[].loc` names the field, `detail[].type` the rule"}}
 
-class SchoolIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    brin: str = Field(pattern=r"^\d{2}[A-Z]{2}$", examples=["12AB"])
-    name: str = Field(min_length=1, max_length=200, examples=["Het Baken"])
-    level: Literal["po", "vo", "mbo"]
-    postcode: str = Field(pattern=r"^\d{4} ?[A-Z]{2}$", examples=["3511 AB"])
+
+def _runtime(request: Request):
+    return request.app.state.runtime
 
 
-@router.post("/schools", status_code=status.HTTP_201_CREATED)
-async def register_school(body: SchoolIn, request: Request) -> dict:
-    runtime = request.app.state.runtime
-    school_id = str(uuid.uuid4())
-    async with runtime.sessions() as session, session.begin():
-        existing = (await session.execute(select(schools.c.id).where(schools.c.brin == body.brin))).scalar()
-        if existing:
-            raise HTTPException(status.HTTP_409_CONFLICT, {"message": "school already registered", "school_id": existing})
-        now = datetime.now(UTC)
-        await session.execute(insert(schools).values(id=school_id, created_at=now, **body.model_dump()))
-        await runtime.outbox.add(
-            session, SchoolRegistered(school_id=school_id, registered_at=now, **body.model_dump()), subject=f"school/{school_id}"
-        )
-    return {"id": school_id, **body.model_dump()}
+async def _read(request: Request, fn):
+    async with _runtime(request).sessions() as session:
+        return await fn(session)
+
+
+@router.get("/ping", tags=["operations"], summary="Trivial endpoint (benchmark baseline)")
+async def ping() -> dict:
+    return {"pong": True}
+
+
+# --- programmes (admin) -------------------------------------------------------------------
+
+
+@router.post("/programmes", status_code=201, response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
+             summary="Create a programme (draft)")
+async def create_programme(body: s.ProgrammeIn, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _created(cmd.create_programme(session, body)))
+
+
+@router.post("/programmes/{programme_id}/{action}", response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
+             summary="Open (draft -> open) or close (open -> closed) a programme")
+async def programme_status(programme_id: str, action: Literal["open", "close"], request: Request,
+                           who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+    to = {"open": "open", "close": "closed"}[action]
+    return await execute(request, who.key(), lambda session: _ok(cmd.change_programme_status(session, _runtime(request).outbox, programme_id, to)))
+
+
+@router.get("/programmes", response_model=list[s.ProgrammeOut], tags=["programmes"], summary="All programmes (public)")
+async def list_programmes(request: Request):
+    return await _read(request, lambda session: _all(session, select(programmes).order_by(programmes.c.event_date), cmd.programme_out))
+
+
+@router.get("/programmes/{programme_id}", response_model=s.ProgrammeOut, tags=["programmes"], responses={404: AUTH[404]})
+async def get_programme(programme_id: str, request: Request):
+    async def one(session):
+        return cmd.programme_out(await cmd.load_programme(session, programme_id))
+    return await _read(request, one)
+
+
+@router.get("/programmes/{programme_id}/activities", response_model=list[s.ActivityOut], tags=["programmes"], responses={404: AUTH[404]},
+            summary="The activities on offer in a programme (public: what schools may name as preferences)")
+async def programme_activities(programme_id: str, request: Request):
+    async def listing(session):
+        await cmd.load_programme(session, programme_id)
+        query = select(activities).where(activities.c.programme_id == programme_id, activities.c.status == "registered").order_by(activities.c.created_at)
+        return await _all(session, query, cmd.activity_out)
+    return await _read(request, listing)
+
+
+# --- schools --------------------------------------------------------------------------------
+
+
+@router.post("/schools", status_code=201, response_model=s.SchoolRegisteredOut, tags=["schools"],
+             responses={409: {"description": "a school with this BRIN exists; `existing.href` points at it"}, 422: WRITE[422]},
+             summary="Register a school (once); the answer holds its account secret")
+async def register_school(body: s.SchoolIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
+    async def act(session):
+        school, secret = await cmd.register_school(session, _runtime(request).outbox, cmd.school_of(body))
+        return 201, {"school": school, "account_secret": secret}
+    return await execute(request, who.key(), act)
+
+
+@router.get("/schools/{school_id}", response_model=s.SchoolOut, tags=["schools"], responses=AUTH)
+async def get_school(school_id: str, request: Request, who: Principal = Depends(authenticated)):
+    async def one(session):
+        return cmd.school_out(await cmd.load_school(session, who, school_id))
+    return await _read(request, one)
+
+
+@router.post("/schools/{school_id}/groups", status_code=201, response_model=s.GroupOut, tags=["groups"], responses=WRITE,
+             summary="Register a group of this school for a programme")
+async def register_group(school_id: str, body: s.GroupIn, request: Request, who: Principal = Depends(authenticated),
+                         _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _created(cmd.register_group(session, _runtime(request).outbox, who, school_id, body)))
+
+
+@router.get("/schools/{school_id}/groups", response_model=list[s.GroupOut], tags=["groups"], responses=AUTH)
+async def list_groups(school_id: str, request: Request, who: Principal = Depends(authenticated)):
+    return await _read(request, lambda session: cmd.list_groups(session, who, school_id))
+
+
+@router.get("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=AUTH)
+async def get_group(group_id: str, request: Request, who: Principal = Depends(authenticated)):
+    async def one(session):
+        return cmd.group_out(await cmd.load_group(session, who, group_id))
+    return await _read(request, one)
+
+
+@router.put("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=WRITE, summary="Edit a group (before the deadline)")
+async def update_group(group_id: str, body: s.GroupUpdate, request: Request, who: Principal = Depends(authenticated),
+                       _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.update_group(session, _runtime(request).outbox, who, group_id, body)))
+
+
+@router.put("/groups/{group_id}/rankings", response_model=s.GroupOut, tags=["groups"], responses=WRITE,
+            summary="Pupils rank activities (individual-mode programmes)")
+async def rank(group_id: str, body: s.RankingsIn, request: Request, who: Principal = Depends(authenticated),
+               _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.rank_activities(session, _runtime(request).outbox, who, group_id, body)))
+
+
+@router.post("/groups/{group_id}/withdraw", response_model=s.GroupOut, tags=["groups"], responses=WRITE,
+             summary="Withdraw a group (before the deadline)")
+async def withdraw_group(group_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.withdraw_group(session, _runtime(request).outbox, who, group_id)))
+
+
+@router.delete("/groups/{group_id}/pupils/{pupil_ref}", response_model=s.GroupOut, tags=["groups"], responses=AUTH,
+               summary="Erase a pupil entry everywhere (publishes registration.pupil.erased)")
+async def erase_pupil(group_id: str, pupil_ref: str, request: Request, who: Principal = Depends(authenticated),
+                      _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.erase_pupil(session, _runtime(request).outbox, who, group_id, pupil_ref)))
+
+
+# --- companies ------------------------------------------------------------------------------
+
+
+@router.post("/companies", status_code=201, response_model=s.CompanyRegisteredOut, tags=["companies"],
+             responses={409: {"description": "a company with this KvK number exists; `existing.href` points at it"}, 422: WRITE[422]},
+             summary="Register a company (once); the answer holds its account secret")
+async def register_company(body: s.CompanyIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
+    async def act(session):
+        company, secret = await cmd.register_company(session, _runtime(request).outbox, cmd.company_of(body))
+        return 201, {"company": company, "account_secret": secret}
+    return await execute(request, who.key(), act)
+
+
+@router.get("/companies/{company_id}", response_model=s.CompanyOut, tags=["companies"], responses=AUTH)
+async def get_company(company_id: str, request: Request, who: Principal = Depends(authenticated)):
+    async def one(session):
+        return cmd.company_out(await cmd.load_company(session, who, company_id))
+    return await _read(request, one)
+
+
+@router.post("/companies/{company_id}/activities", status_code=201, response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
+             summary="Register an activity of this company for a programme")
+async def register_activity(company_id: str, body: s.ActivityIn, request: Request, who: Principal = Depends(authenticated),
+                            _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _created(cmd.register_activity(session, _runtime(request).outbox, who, company_id, body)))
+
+
+@router.get("/companies/{company_id}/activities", response_model=list[s.ActivityOut], tags=["activities"], responses=AUTH)
+async def list_activities(company_id: str, request: Request, who: Principal = Depends(authenticated)):
+    return await _read(request, lambda session: cmd.list_activities(session, who, company_id))
+
+
+@router.get("/activities/{activity_id}", response_model=s.ActivityOut, tags=["activities"], responses=AUTH)
+async def get_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated)):
+    async def one(session):
+        return cmd.activity_out(await cmd.load_activity(session, who, activity_id))
+    return await _read(request, one)
+
+
+@router.put("/activities/{activity_id}", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
+            summary="Edit an activity (before the deadline)")
+async def update_activity(activity_id: str, body: s.ActivityUpdate, request: Request, who: Principal = Depends(authenticated),
+                          _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.update_activity(session, _runtime(request).outbox, who, activity_id, body)))
+
+
+@router.put("/activities/{activity_id}/capacity", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
+            summary="Change capacity (until the event day)")
+async def change_capacity(activity_id: str, body: s.CapacityIn, request: Request, who: Principal = Depends(authenticated),
+                          _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.change_capacity(session, _runtime(request).outbox, who, activity_id, body.capacity)))
+
+
+@router.post("/activities/{activity_id}/cancel", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
+             summary="Cancel an activity (until the event day)")
+async def cancel_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), lambda session: _ok(cmd.cancel_activity(session, _runtime(request).outbox, who, activity_id)))
+
+
+# --- bulk import (admin) --------------------------------------------------------------------
+
+CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example":
+            "brin;name;level;postcode;municipality;contact_name;contact_email;contact_phone\n"
+            "12AB;OBS De Klimop;po;1234 AB;Utrecht;Juf Ans;ans@klimop.nl;030 123 4567\n"}}}}
+
+
+@router.post("/imports/{kind}", response_model=s.ImportReport, tags=["imports"], openapi_extra=CSV_BODY, responses=AUTH,
+             summary="Import a CSV list of schools or companies; a per-row report (importing twice changes nothing)")
+async def import_csv(kind: Literal["schools", "companies"], request: Request, who: Principal = Depends(admin),
+                     _k: str | None = IdempotencyKey):
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # Excel on Windows
+    singular = {"schools": "school", "companies": "company"}[kind]
+    return await execute(request, who.key(), lambda session: _ok(cmd.import_csv(session, _runtime(request).outbox, singular, text)))
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+async def _created(coro):
+    return 201, await coro
+
+
+async def _ok(coro):
+    return 200, await coro
+
+
+async def _all(session, query, out):
+    return [out(r) for r in await session.execute(query)]
+
+
+__all__ = ["router", "NotFound", "owns"]

@@ -1,13 +1,36 @@
-"""Wiring of the registration service."""
+"""Wiring of the registration service: runtime (database, outbox relay, NATS), API, pages, limits."""
+
+import asyncio
 
 from fastapi import FastAPI
 
+from services.registration import problems
 from services.registration.api import router
+from services.registration.limits import BodySizeLimit
 from services.registration.store import metadata
+from services.registration.web import pages
+from shared import geo
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
+DESCRIPTION = """Schools and companies register for VHTO's Girls' Day and energy-transition programmes.
+
+* **Auth**: `Authorization: Bearer <token>` — the admin token, or the account secret a school or
+  company received when it registered. Each sees only its own records.
+* **Idempotency**: send `Idempotency-Key` on POST/PUT/DELETE; a retry gets the first answer.
+* **Errors**: 422 `detail[]` with `loc` (the field) and `type` (the rule); 409 for a duplicate
+  (with `existing.href`) or outside the registration window (with `deadline`); 413 for bodies over 64 KiB.
+* **Events**: every change is published through the outbox on `registration.*` (no personal data).
+"""
+
+
+async def _warm_geography(_runtime) -> None:
+    await asyncio.to_thread(geo.locate, "3511")  # builds the postcode tables once, off the event loop
+
 
 def build_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("registration", settings, metadata)
-    return create_app(runtime, [router], title="girlsday registration")
+    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
+    app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
+    problems.install(app)
+    app.add_middleware(BodySizeLimit)
+    return app

@@ -14,16 +14,16 @@ MAX_PREFERENCES = 10
 
 @dataclass
 class Split:
-    allowed: bool = False
+    may_split: bool = False
     max_parts: int = 1
     min_part_size: int | None = None
 
 
 @dataclass
 class PupilEntry:
-    ref: str
+    pupil_ref: str
     age: int | None = None
-    survey_consent: bool = False
+    parental_consent: bool = False
     ranking: list[str] = field(default_factory=list)  # activity ids, best first (individual mode)
 
 
@@ -46,7 +46,7 @@ def validate_group(p: Programme, g: Group, activities_in_programme: set[str]) ->
     if g.pupil_count < p.min_group_size:
         out.append(Violation("pupil_count", "group_below_minimum",
                              f"a group needs at least {p.min_group_size} pupils in this programme"))
-    if p.max_group_size is not None and g.pupil_count > p.max_group_size and not g.split.allowed:
+    if p.max_group_size is not None and g.pupil_count > p.max_group_size and not g.split.may_split:
         out.append(Violation("pupil_count", "group_above_maximum",
                              f"a group has at most {p.max_group_size} pupils unless it may be split"))
     for i, age in enumerate(g.ages):
@@ -79,7 +79,7 @@ def _preferences(g: Group, known: set[str]) -> list[Violation]:
 
 def _split(p: Programme, g: Group) -> list[Violation]:
     s = g.split
-    if not s.allowed:
+    if not s.may_split:
         if s.max_parts != 1:
             return [Violation("split.max_parts", "split_not_allowed", "max_parts must be 1 when the group may not be split")]
         return []
@@ -101,9 +101,9 @@ def _pupils(p: Programme, g: Group, known: set[str]) -> list[Violation]:
         out.append(Violation("pupils", "more_pupils_than_count", "more pupil entries than the group's pupil count"))
     seen: set[str] = set()
     for i, e in enumerate(g.pupils):
-        ref = ids.check(f"pupils.{i}.ref", ids.pupil_ref, e.ref, out)
+        ref = ids.check(f"pupils.{i}.pupil_ref", ids.pupil_ref, e.pupil_ref, out)
         if ref in seen:
-            out.append(Violation(f"pupils.{i}.ref", "duplicate_pupil_ref", "each pupil code may appear once per group"))
+            out.append(Violation(f"pupils.{i}.pupil_ref", "duplicate_pupil_ref", "each pupil code may appear once per group"))
         seen.add(ref)
         if e.age is not None and not p.min_age <= e.age <= p.max_age:
             out.append(Violation(f"pupils.{i}.age", "age_out_of_range", f"ages must be {p.min_age}-{p.max_age} in this programme"))
@@ -124,7 +124,7 @@ def _pupils(p: Programme, g: Group, known: set[str]) -> list[Violation]:
 
 def normalise(g: Group) -> Group:
     g.preferred_sectors = [s.strip().lower() for s in g.preferred_sectors]
-    g.pupils = [PupilEntry(e.ref.strip(), e.age, e.survey_consent, list(e.ranking)) for e in g.pupils]
-    if not g.split.allowed:
+    g.pupils = [PupilEntry(e.pupil_ref.strip(), e.age, e.parental_consent, list(e.ranking)) for e in g.pupils]
+    if not g.split.may_split:
         g.split = Split(False, 1, None)
     return g

@@ -84,7 +84,7 @@ def test_a_group_that_may_not_be_split_has_one_part():
 def test_pupil_entries_are_codes_with_ages_inside_the_programme_range_and_unique():
     g = Group(pupil_count=12, pupils=[PupilEntry("p1", 11, True), PupilEntry("p1", 17), PupilEntry("Anna Jansen")])
     assert rules(validate_group(programme(), g, set())) == {
-        ("pupils.1.ref", "duplicate_pupil_ref"), ("pupils.1.age", "age_out_of_range"), ("pupils.2.ref", "pupil_ref_format")}
+        ("pupils.1.pupil_ref", "duplicate_pupil_ref"), ("pupils.1.age", "age_out_of_range"), ("pupils.2.pupil_ref", "pupil_ref_format")}
 
 
 def test_pupils_rank_activities_only_in_individual_mode():

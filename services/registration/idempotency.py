@@ -1,0 +1,85 @@
+"""`Idempotency-Key` on every POST: a retried request gets the first answer and creates nothing twice.
+
+The key is stored hashed per principal together with a fingerprint of the request and the answer,
+in the same transaction as the change. Re-using a key for a different request is a 422. An account
+secret in a stored answer is sealed with a keystream derived from the key itself, so the table
+never holds a usable secret, yet the retrying client (who has the key) gets it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from fastapi import HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registration.store import idempotency
+
+Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
+HEADER = "Idempotency-Key"
+
+
+def _stream(key: str, n: int) -> bytes:
+    return hashlib.shake_256(b"girlsday-idempotency-seal\0" + key.encode()).digest(n)
+
+
+def _seal(body: dict, key: str) -> dict:
+    secret = body.get("account_secret")
+    if not secret:
+        return body
+    raw = secret.encode()
+    return {**body, "account_secret": {"sealed": bytes(a ^ b for a, b in zip(raw, _stream(key, len(raw)))).hex()}}
+
+
+def _unseal(body: dict, key: str) -> dict:
+    sealed = body.get("account_secret")
+    if not isinstance(sealed, dict):
+        return body
+    raw = bytes.fromhex(sealed["sealed"])
+    return {**body, "account_secret": bytes(a ^ b for a, b in zip(raw, _stream(key, len(raw)))).decode()}
+
+
+async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None) -> JSONResponse:
+    """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
+
+    `key` overrides the header (web forms carry their key as a hidden field)."""
+    runtime = request.app.state.runtime
+    key = key if key is not None else request.headers.get(HEADER)
+    if key is not None and not 1 <= len(key) <= 200:
+        raise HTTPException(422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}])
+    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + await request.body()).hexdigest()
+    key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
+    for attempt in range(3):
+        try:
+            async with runtime.sessions() as session, session.begin():
+                if key_hash:
+                    stored = (await session.execute(select(idempotency).where(idempotency.c.key_hash == key_hash))).first()
+                    if stored:
+                        return _replay(stored, fingerprint, key)
+                status, body = await action(session)
+                body = jsonable_encoder(body)
+                if key_hash:
+                    await session.execute(insert(idempotency).values(
+                        key_hash=key_hash, fingerprint=fingerprint, status_code=status,
+                        body=json.dumps(_seal(body, key)), created_at=datetime.now(UTC)))
+            return JSONResponse(body, status)
+        except IntegrityError:
+            # A concurrent request won a unique constraint (same key, same BRIN/KvK): run again,
+            # and the second pass sees its row and answers with the replay or the 409.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _replay(stored, fingerprint: str, key: str) -> JSONResponse:
+    if stored.fingerprint != fingerprint:
+        raise HTTPException(422, [{"type": "idempotency_key_reused", "loc": ["header", HEADER],
+                                   "msg": "this Idempotency-Key was used for a different request"}])
+    return JSONResponse(_unseal(json.loads(stored.body), key), stored.status_code, headers={"Idempotent-Replayed": "true"})

@@ -1,0 +1,60 @@
+"""The errors of the service layer and the precise HTTP answers they become."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.registration.domain.errors import Invalid, RegistrationClosed, Violation
+
+
+class NotFound(Exception):
+    def __init__(self, what: str, ident: str):
+        super().__init__(f"{what} {ident} not found")
+        self.what, self.ident = what, ident
+
+
+class Forbidden(Exception):
+    """Authenticated, but this is someone else's data."""
+
+
+class Conflict(Exception):
+    def __init__(self, type_: str, message: str, **extra):
+        super().__init__(message)
+        self.type, self.message, self.extra = type_, message, extra
+
+
+def loc(field: str) -> list:
+    return ["body", *(int(p) if p.isdigit() else p for p in field.split("."))]
+
+
+def violations_detail(violations: list[Violation]) -> list[dict]:
+    return [{"type": v.rule, "loc": loc(v.field), "msg": v.message} for v in violations]
+
+
+def closed_detail(e: RegistrationClosed) -> dict:
+    return {"type": e.reason, "msg": f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
+            "deadline": e.deadline.isoformat(), "opens_at": e.opens_at.isoformat()}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Invalid)
+    async def _invalid(_r: Request, e: Invalid):
+        return JSONResponse({"detail": violations_detail(e.violations)}, 422)
+
+    @app.exception_handler(RegistrationClosed)
+    async def _closed(_r: Request, e: RegistrationClosed):
+        return JSONResponse({"detail": closed_detail(e)}, 409)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_r: Request, e: Conflict):
+        headers = {"Location": e.extra["existing"]["href"]} if "existing" in e.extra else None
+        return JSONResponse({"detail": {"type": e.type, "msg": e.message, **e.extra}}, 409, headers=headers)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_r: Request, e: NotFound):
+        return JSONResponse({"detail": {"type": "not_found", "msg": str(e)}}, 404)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_r: Request, _e: Forbidden):
+        return JSONResponse({"detail": {"type": "forbidden", "msg": "these credentials do not give access to this record"}}, 403)

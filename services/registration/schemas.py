@@ -1,0 +1,271 @@
+"""Request and response bodies of the HTTP API (shape only; the rules live in `domain/`).
+
+Unknown fields are refused (`extra="forbid"`), strings are bounded and free of control
+characters, numbers are finite: what passes here can always be stored on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from services.registration.domain.identifiers import SECTORS
+
+
+def _printable(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise PydanticCustomError("control_characters", "text must not contain control characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0, **kw):  # noqa: N802 - reads as a type
+    return Annotated[str, Field(min_length=min_length, max_length=max_length, **kw), AfterValidator(_printable)]
+
+
+Age = Annotated[int, Field(ge=4, le=25)]
+Id = Text(64, 1)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# --- programmes -------------------------------------------------------------------------------
+
+
+class Targets(Body):
+    pupils: int = Field(0, ge=0, le=1_000_000)
+    schools: int = Field(0, ge=0, le=100_000)
+    companies: int = Field(0, ge=0, le=100_000)
+
+
+class ProgrammeIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "kind": "girls_day", "name": "Girls' Day 2027", "event_date": "2027-04-08",
+        "opens_at": "2027-01-11T09:00:00+01:00", "closes_at": "2027-03-12T17:00:00+01:00",
+        "targets": {"pupils": 12000, "schools": 400, "companies": 450},
+        "allocation_mode": "groups", "min_group_size": 10, "min_age": 10, "max_age": 15}]})
+    kind: Literal["girls_day", "energy_transition"]
+    name: Text(200, 1)
+    event_date: date
+    opens_at: datetime = Field(description="registration opens (naive times are UTC)")
+    closes_at: datetime = Field(description="the registration deadline")
+    targets: Targets = Targets()
+    allocation_mode: Literal["groups", "individual"] | None = Field(None, description="default: groups for girls_day, individual for energy_transition")
+    min_group_size: int | None = Field(None, ge=1, le=500, description="default 10 for girls_day")
+    max_group_size: int | None = Field(None, ge=1, le=1000)
+    min_age: Age | None = None
+    max_age: Age | None = None
+
+
+class ProgrammeOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    event_date: date
+    opens_at: datetime
+    closes_at: datetime
+    allocation_mode: str
+    min_group_size: int
+    max_group_size: int | None
+    min_age: int
+    max_age: int
+    targets: Targets
+    status: Literal["draft", "open", "closed"]
+    revision: int
+
+
+# --- schools and companies --------------------------------------------------------------------
+
+
+class ContactIn(Body):
+    name: Text(200, 1)
+    email: Text(254, 1, examples=["j.devries@hetbaken.nl"])
+    phone: Text(32) = ""
+
+
+class SchoolIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "brin": "12AB", "name": "Het Baken", "level": "vo", "postcode": "3511 AB", "municipality": "Utrecht",
+        "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"}}]})
+    brin: Text(16, description="2 digits and 2 letters", examples=["12AB"])
+    name: Text(200, 1)
+    level: Literal["po", "vo", "mbo"]
+    postcode: Text(16, description="Dutch postcode, 1234 AB", examples=["3511 AB"])
+    municipality: Text(100) = Field("", description="derived from the postcode when empty")
+    contact: ContactIn
+
+
+class CompanyIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "kvk": "12345678", "name": "TechWerk BV", "sectors": ["engineering", "energy"], "postcode": "5612 AB",
+        "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"}}]})
+    kvk: Text(16, description="8 digits", examples=["12345678"])
+    name: Text(200, 1)
+    sectors: list[Text(40)] = Field(min_length=1, max_length=10, description=f"from: {', '.join(SECTORS)}")
+    postcode: Text(16, examples=["5612 AB"])
+    contact: ContactIn
+
+
+class Contact(BaseModel):
+    name: str
+    email: str
+    phone: str | None
+
+
+class SchoolOut(BaseModel):
+    id: str
+    brin: str
+    name: str
+    level: str
+    postcode: str
+    municipality: str | None
+    province: str | None
+    contact: Contact
+
+
+class CompanyOut(BaseModel):
+    id: str
+    kvk: str
+    name: str
+    sectors: list[str]
+    postcode: str
+    municipality: str | None
+    province: str | None
+    contact: Contact
+
+
+class SchoolRegisteredOut(BaseModel):
+    school: SchoolOut
+    account_secret: str = Field(description="shown once; send it as `Authorization: Bearer <secret>`")
+
+
+class CompanyRegisteredOut(BaseModel):
+    company: CompanyOut
+    account_secret: str = Field(description="shown once; send it as `Authorization: Bearer <secret>`")
+
+
+# --- groups -------------------------------------------------------------------------------
+
+
+class SplitIn(Body):
+    may_split: bool = False
+    max_parts: int = Field(1, ge=1, le=20)
+    min_part_size: int | None = Field(None, ge=1, le=500)
+
+
+class PupilIn(Body):
+    pupil_ref: Text(24, 1, description="a code the school chooses; never a name")
+    age: Age | None = None
+    parental_consent: bool = Field(False, description="a parent consented to the surveys (needed under 16)")
+    ranking: list[Id] = Field(default_factory=list, max_length=10, description="activity ids, best first (individual mode)")
+
+
+class GroupFields(Body):
+    pupil_count: int = Field(ge=1, le=500)
+    grades: list[Text(20)] = Field(default_factory=list, max_length=12, examples=[["groep 7", "groep 8"]])
+    ages: list[Age] = Field(default_factory=list, max_length=12)
+    teacher_name: Text(200) = Field("", description="accompanying teacher (never published in events)")
+    preferred_sectors: list[Text(40)] = Field(default_factory=list, max_length=10)
+    preferred_activities: list[Id] = Field(default_factory=list, max_length=10)
+    max_travel_km: float | None = Field(None, gt=0, le=1000)
+    split: SplitIn = SplitIn()
+    pupils: list[PupilIn] = Field(default_factory=list, max_length=500)
+
+
+GROUP_EXAMPLE = {"pupil_count": 14, "grades": ["klas 2"], "ages": [13, 14], "teacher_name": "Mw. Bakker",
+                 "preferred_sectors": ["ict", "energy"], "max_travel_km": 30,
+                 "split": {"may_split": True, "max_parts": 2, "min_part_size": 7},
+                 "pupils": [{"pupil_ref": "2b-01", "age": 13, "parental_consent": True}]}
+
+
+class GroupIn(GroupFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"programme_id": "6f1c…", **GROUP_EXAMPLE}]})
+    programme_id: Id
+
+
+class GroupUpdate(GroupFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [GROUP_EXAMPLE]})
+
+
+class RankingsIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"rankings": {"2b-01": ["<activity id>", "<activity id>"]}}]})
+    rankings: dict[Text(24, 1), list[Id]] = Field(max_length=500, description="pupil code -> activity ids, best first")
+
+
+class GroupOut(GroupFields):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    school_id: str
+    programme_id: str
+    status: Literal["registered", "withdrawn"]
+    revision: int
+
+
+# --- activities ---------------------------------------------------------------------------
+
+
+class ActivityFields(Body):
+    title: Text(200, 1)
+    description: Text(4000) = ""
+    sector: Text(40)
+    capacity: int = Field(gt=0, le=2000, description="places (pupils); must be greater than 0")
+    levels: list[Literal["po", "vo", "mbo"]] = Field(min_length=1, max_length=3)
+    min_age: Age
+    max_age: Age
+    starts_at: time
+    ends_at: time
+    postcode: Text(16)
+    address: Text(300) = ""
+    wheelchair_accessible: bool = False
+    accessibility_notes: Text(1000) = ""
+
+
+ACTIVITY_EXAMPLE = {"title": "Bouw je eigen robot", "description": "Programmeer een robot met onze engineers.",
+                    "sector": "engineering", "capacity": 24, "levels": ["po", "vo"], "min_age": 10, "max_age": 14,
+                    "starts_at": "09:30", "ends_at": "12:30", "postcode": "5612 AB", "address": "Hoofdstraat 1, Eindhoven",
+                    "wheelchair_accessible": True}
+
+
+class ActivityIn(ActivityFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"programme_id": "6f1c…", **ACTIVITY_EXAMPLE}]})
+    programme_id: Id
+
+
+class ActivityUpdate(ActivityFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [ACTIVITY_EXAMPLE]})
+
+
+class CapacityIn(Body):
+    capacity: int = Field(gt=0, le=2000, examples=[30])
+
+
+class ActivityOut(ActivityFields):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    company_id: str
+    programme_id: str
+    status: Literal["registered", "cancelled"]
+    revision: int
+
+
+class ImportRow(BaseModel):
+    line: int
+    key: str
+    status: Literal["created", "unchanged", "conflict", "rejected"]
+    id: str | None = None
+    account_secret: str | None = None
+    errors: list[dict] = Field(default_factory=list)
+
+
+class ImportReport(BaseModel):
+    kind: Literal["school", "company"]
+    created: int
+    unchanged: int
+    conflict: int
+    rejected: int
+    rows: list[ImportRow]
+    file_errors: list[dict] = Field(default_factory=list)

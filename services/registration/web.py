@@ -1,0 +1,322 @@
+"""Dutch-first web pages for schools and companies (English with ?lang=en): register, log in,
+add groups or activities, see status. The pages call the same service layer as the API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from services.registration import commands as cmd
+from services.registration import schemas as s
+from services.registration.auth import Principal, resolve
+from services.registration.domain.errors import Invalid, RegistrationClosed
+from services.registration.domain.identifiers import SECTORS
+from services.registration.idempotency import execute
+from services.registration.problems import Conflict, Forbidden, NotFound
+from services.registration.store import activities, groups, programmes
+
+TEMPLATES = Path(__file__).parent / "templates"
+COOKIE = "gd_account"
+pages = APIRouter(include_in_schema=False)
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+@cache
+def _messages() -> dict:
+    return json.loads((TEMPLATES / "messages.json").read_text(encoding="utf-8"))
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get("gd_lang") or "nl"
+    return lang if lang in ("nl", "en") else "nl"
+
+
+def _t(lang: str):
+    ui = _messages()["ui"]
+    return lambda key: ui.get(key, {}).get(lang, key)
+
+
+def _rule_text(lang: str, rule: str, **fmt) -> str:
+    rules = _messages()["rules"]
+    text = rules.get(rule, rules["default"])[lang]
+    try:
+        return text.format(**fmt)
+    except (KeyError, IndexError):
+        return text
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    lang = _lang(request)
+    context.setdefault("errors", {})
+    context.setdefault("v", {})
+    html = _env().get_template(name).render(lang=lang, t=_t(lang), sectors=[(x, _t(lang)("sector_" + x)) for x in SECTORS],
+                                            form_key=str(uuid.uuid4()), **context)
+    response = HTMLResponse(html, status)
+    if request.query_params.get("lang") in ("nl", "en"):
+        response.set_cookie("gd_lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _redirect(request: Request, path: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?lang={_lang(request)}", 303)
+
+
+async def _account(request: Request) -> Principal | None:
+    principal = await resolve(request.app.state.runtime, request.cookies.get(COOKIE))
+    return principal if principal and principal.kind in ("school", "company") else None
+
+
+def _errors_from_validation(lang: str, exc: ValidationError, min_group: int = 10) -> dict:
+    out = {}
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"])
+        out.setdefault(field, _rule_text(lang, e["type"]))
+    return out
+
+
+def _errors_from_invalid(lang: str, exc: Invalid, **fmt) -> dict:
+    out = {}
+    for v in exc.violations:
+        out.setdefault(v.field, _rule_text(lang, v.rule, **fmt))
+    return out
+
+
+def _blank_to_none(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v not in ("", None)}
+
+
+async def _submit(request: Request, who_key: str, action):
+    """Run a web form through the same idempotent path as the API (the form carries its key)."""
+    form = await request.form()
+    key = form.get("_key")
+    response = await execute(request, who_key, action, key=str(key) if key else None)
+    return json.loads(response.body)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@pages.get("/")
+async def home(request: Request):
+    return render(request, "home.html", account=await _account(request))
+
+
+@pages.get("/schools/register")
+async def school_form(request: Request):
+    return render(request, "school_register.html")
+
+
+@pages.get("/companies/register")
+async def company_form(request: Request):
+    return render(request, "company_register.html")
+
+
+async def _register(request: Request, kind: str):
+    lang, form = _lang(request), await request.form()
+    values = {k: form.get(k, "") for k in form.keys() if k != "_key"}
+    values["sectors"] = form.getlist("sectors")
+    template = f"{kind}_register.html"
+    contact = {"name": values.get("contact_name", ""), "email": values.get("contact_email", ""), "phone": values.get("contact_phone", "")}
+    try:
+        if kind == "school":
+            body = s.SchoolIn(brin=values.get("brin", ""), name=values.get("name", ""), level=values.get("level", ""),
+                              postcode=values.get("postcode", ""), municipality=values.get("municipality", ""), contact=contact)
+        else:
+            body = s.CompanyIn(kvk=values.get("kvk", ""), name=values.get("name", ""), sectors=values["sectors"],
+                               postcode=values.get("postcode", ""), contact=contact)
+    except ValidationError as exc:
+        errors = {k.replace("contact.", "contact_"): v for k, v in _errors_from_validation(lang, exc).items()}
+        return render(request, template, 422, errors=errors, v=values)
+    outbox = request.app.state.runtime.outbox
+
+    async def act(session):
+        if kind == "school":
+            record, secret = await cmd.register_school(session, outbox, cmd.school_of(body))
+        else:
+            record, secret = await cmd.register_company(session, outbox, cmd.company_of(body))
+        return 201, {"id": record["id"], "account_secret": secret}
+
+    try:
+        data = await _submit(request, "anonymous:", act)
+    except Invalid as exc:
+        errors = {k.replace("contact.", "contact_"): v for k, v in _errors_from_invalid(lang, exc).items()}
+        return render(request, template, 422, errors=errors, v=values)
+    except Conflict:
+        return render(request, template, 409, v=values, notice=_t(lang)("already_registered"))
+    response = render(request, "registered.html", 201, secret=data["account_secret"], next="/web")
+    response.set_cookie(COOKIE, data["account_secret"], httponly=True, samesite="strict", max_age=180 * 86400)
+    return response
+
+
+@pages.post("/schools/register")
+async def school_submit(request: Request):
+    return await _register(request, "school")
+
+
+@pages.post("/companies/register")
+async def company_submit(request: Request):
+    return await _register(request, "company")
+
+
+@pages.get("/login")
+async def login_form(request: Request):
+    return render(request, "login.html")
+
+
+@pages.post("/login")
+async def login(request: Request):
+    secret = str((await request.form()).get("secret", "")).strip()
+    principal = await resolve(request.app.state.runtime, secret)
+    if principal is None or principal.kind not in ("school", "company"):
+        return render(request, "login.html", 401, errors={"secret": _t(_lang(request))("login_failed")})
+    response = _redirect(request, "/web")
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict", max_age=180 * 86400)
+    return response
+
+
+@pages.post("/logout")
+async def logout(request: Request):
+    response = _redirect(request, "/")
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@pages.get("/web")
+async def status(request: Request):
+    who = await _account(request)
+    if who is None:
+        return _redirect(request, "/login")
+    async with request.app.state.runtime.sessions() as session:
+        names = {r.id: r.name for r in await session.execute(select(programmes.c.id, programmes.c.name))}
+        if who.kind == "school":
+            school = await cmd.load_school(session, who, who.id)
+            rows = await session.execute(select(groups).where(groups.c.school_id == who.id).order_by(groups.c.created_at))
+            items = [{**cmd.group_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
+            return render(request, "school_status.html", account=who, school=school, groups=items)
+        company = await cmd.load_company(session, who, who.id)
+        rows = await session.execute(select(activities).where(activities.c.company_id == who.id).order_by(activities.c.created_at))
+        items = [{**cmd.activity_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
+        return render(request, "company_status.html", account=who, company=company, activities=items)
+
+
+async def _open_programmes(request: Request) -> list[tuple[str, str]]:
+    async with request.app.state.runtime.sessions() as session:
+        rows = await session.execute(select(programmes).where(programmes.c.status == "open").order_by(programmes.c.event_date))
+        return [(r.id, f"{r.name} ({r.event_date.isoformat()})") for r in rows]
+
+
+@pages.get("/web/groups/new")
+async def group_form(request: Request):
+    who = await _account(request)
+    if who is None or who.kind != "school":
+        return _redirect(request, "/login")
+    return render(request, "group_form.html", account=who, programmes=await _open_programmes(request))
+
+
+@pages.post("/web/groups/new")
+async def group_submit(request: Request):
+    who = await _account(request)
+    if who is None or who.kind != "school":
+        return _redirect(request, "/login")
+    lang, form = _lang(request), await request.form()
+    values = {k: form.get(k) for k in form.keys()}
+    sectors = [values.get(f"preferred_sectors.{i}") for i in range(3)]
+    raw = _blank_to_none({
+        "programme_id": values.get("programme_id"), "pupil_count": values.get("pupil_count"),
+        "grades": [g.strip() for g in (values.get("grades") or "").split(",") if g.strip()],
+        "teacher_name": values.get("teacher_name"), "preferred_sectors": [x for x in sectors if x],
+        "max_travel_km": values.get("max_travel_km"),
+        "split": _blank_to_none({"may_split": bool(values.get("split.may_split")), "max_parts": values.get("split.max_parts"),
+                                 "min_part_size": values.get("split.min_part_size")})})
+    context = dict(account=who, programmes=await _open_programmes(request), v=values)
+    try:
+        body = s.GroupIn.model_validate(raw)
+    except ValidationError as exc:
+        return render(request, "group_form.html", 422, errors=_errors_from_validation(lang, exc), **context)
+    outbox = request.app.state.runtime.outbox
+    try:
+        await _submit(request, who.key(), lambda session: _pair(201, cmd.register_group(session, outbox, who, who.id, body)))
+    except Invalid as exc:
+        minimum = await _min_group(request, body.programme_id)
+        return render(request, "group_form.html", 422, errors=_errors_from_invalid(lang, exc, min=minimum), **context)
+    except RegistrationClosed as exc:
+        return render(request, "group_form.html", 409, notice=f"{_t(lang)('closed')} {exc.deadline:%d-%m-%Y %H:%M}.", **context)
+    return _redirect(request, "/web")
+
+
+async def _min_group(request: Request, programme_id: str) -> int:
+    async with request.app.state.runtime.sessions() as session:
+        return (await session.execute(select(programmes.c.min_group_size).where(programmes.c.id == programme_id))).scalar() or 1
+
+
+@pages.get("/web/activities/new")
+async def activity_form(request: Request):
+    who = await _account(request)
+    if who is None or who.kind != "company":
+        return _redirect(request, "/login")
+    return render(request, "activity_form.html", account=who, programmes=await _open_programmes(request), v={"min_age": 10, "max_age": 15})
+
+
+@pages.post("/web/activities/new")
+async def activity_submit(request: Request):
+    who = await _account(request)
+    if who is None or who.kind != "company":
+        return _redirect(request, "/login")
+    lang, form = _lang(request), await request.form()
+    values = {k: form.get(k) for k in form.keys()}
+    values["levels"] = form.getlist("levels")
+    raw = _blank_to_none({k: values.get(k) for k in ("programme_id", "title", "description", "sector", "capacity", "min_age", "max_age",
+                                                      "starts_at", "ends_at", "postcode", "address", "accessibility_notes")})
+    raw["levels"] = values["levels"]
+    raw["wheelchair_accessible"] = bool(values.get("wheelchair_accessible"))
+    context = dict(account=who, programmes=await _open_programmes(request), v=values)
+    try:
+        body = s.ActivityIn.model_validate(raw)
+    except ValidationError as exc:
+        return render(request, "activity_form.html", 422, errors=_errors_from_validation(lang, exc), **context)
+    outbox = request.app.state.runtime.outbox
+    try:
+        await _submit(request, who.key(), lambda session: _pair(201, cmd.register_activity(session, outbox, who, who.id, body)))
+    except Invalid as exc:
+        return render(request, "activity_form.html", 422, errors=_errors_from_invalid(lang, exc), **context)
+    except RegistrationClosed as exc:
+        return render(request, "activity_form.html", 409, notice=f"{_t(lang)('closed')} {exc.deadline:%d-%m-%Y %H:%M}.", **context)
+    return _redirect(request, "/web")
+
+
+async def _change(request: Request, kind: str, ident: str, fn) -> Response:
+    who = await _account(request)
+    if who is None or who.kind != kind:
+        return _redirect(request, "/login")
+    outbox = request.app.state.runtime.outbox
+    try:
+        await _submit(request, who.key(), lambda session: _pair(200, fn(session, outbox, who, ident)))
+    except (Conflict, RegistrationClosed, NotFound, Forbidden):
+        pass  # the overview shows the record's real state
+    return _redirect(request, "/web")
+
+
+@pages.post("/web/groups/{group_id}/withdraw")
+async def group_withdraw(group_id: str, request: Request):
+    return await _change(request, "school", group_id, cmd.withdraw_group)
+
+
+@pages.post("/web/activities/{activity_id}/cancel")
+async def activity_cancel(activity_id: str, request: Request):
+    return await _change(request, "company", activity_id, cmd.cancel_activity)
+
+
+async def _pair(status: int, coro):
+    return status, await coro

@@ -1,0 +1,103 @@
+"""Helpers for the registration service's integration tests: a running service on a real NATS."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+def bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def school_body(brin: str = "12AB", **kw) -> dict:
+    return {"brin": brin, "name": "Het Baken", "level": "vo", "postcode": "3511 AB",
+            "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"}, **kw}
+
+
+def company_body(kvk: str = "12345678", **kw) -> dict:
+    return {"kvk": kvk, "name": "TechWerk BV", "sectors": ["engineering", "energy"], "postcode": "5612 AB",
+            "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"}, **kw}
+
+
+def activity_body(programme_id: str, **kw) -> dict:
+    return {"programme_id": programme_id, "title": "Bouw je eigen robot", "sector": "engineering", "capacity": 24,
+            "levels": ["po", "vo"], "min_age": 10, "max_age": 14, "starts_at": "09:30", "ends_at": "12:30",
+            "postcode": "5612 AB", **kw}
+
+
+def group_body(programme_id: str, **kw) -> dict:
+    return {"programme_id": programme_id, "pupil_count": 12, "ages": [12, 13], "teacher_name": "Mw. Bakker",
+            "preferred_sectors": ["ict"], "max_travel_km": 30, **kw}
+
+
+class Api:
+    """A registration client with shortcuts for the usual setup steps."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    async def programme(self, *, kind: str = "girls_day", open_: bool = True, deadline_in: timedelta = timedelta(days=30), **kw) -> dict:
+        now = datetime.now(UTC)
+        closes = now + deadline_in
+        body = {"kind": kind, "name": f"Programme {uuid.uuid4().hex[:6]}", "event_date": (closes + timedelta(days=7)).date().isoformat(),
+                "opens_at": (min(now, closes) - timedelta(days=10)).isoformat(), "closes_at": closes.isoformat(), **kw}
+        r = await self.client.post("/api/programmes", json=body, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        if open_:
+            r = await self.client.post(f"/api/programmes/{r.json()['id']}/open", headers=ADMIN)
+            assert r.status_code == 200, r.text
+        return r.json()
+
+    async def school(self, brin: str = "12AB", **kw) -> tuple[str, dict]:
+        r = await self.client.post("/api/schools", json=school_body(brin, **kw))
+        assert r.status_code == 201, r.text
+        return r.json()["school"]["id"], bearer(r.json()["account_secret"])
+
+    async def company(self, kvk: str = "12345678", **kw) -> tuple[str, dict]:
+        r = await self.client.post("/api/companies", json=company_body(kvk, **kw))
+        assert r.status_code == 201, r.text
+        return r.json()["company"]["id"], bearer(r.json()["account_secret"])
+
+    async def activity(self, company: tuple[str, dict], programme_id: str, **kw) -> dict:
+        r = await self.client.post(f"/api/companies/{company[0]}/activities", json=activity_body(programme_id, **kw), headers=company[1])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def group(self, school: tuple[str, dict], programme_id: str, **kw) -> dict:
+        r = await self.client.post(f"/api/schools/{school[0]}/groups", json=group_body(programme_id, **kw), headers=school[1])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+@pytest.fixture
+async def api(start_service):
+    async with start_service("registration") as client:
+        yield Api(client)
+
+
+async def stream_events(js, topology) -> list[dict]:
+    """Every event in this test's REGISTRATION stream, in order, as decoded CloudEvents."""
+    stream = topology.stream_of_service("registration")
+    info = await js.stream_info(stream)
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
+        msg = await js.get_msg(stream, seq)
+        out.append(json.loads(msg.data) | {"_subject": msg.subject, "_msg_id": (msg.headers or {}).get("Nats-Msg-Id")})
+    return out
+
+
+def rules(response) -> set[tuple[str, str]]:
+    """(field path, rule) of every problem in a 422 answer."""
+    return {(".".join(str(p) for p in d["loc"][1:]), d["type"]) for d in response.json()["detail"]}
+
+
+__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules", "date"]
