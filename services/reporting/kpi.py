@@ -36,6 +36,7 @@ class KpiPublisher:
         self._all_dirty = True  # after a start, every programme's figures are offered once
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
         sa_event.listen(sessions.kw["sync_session_class"], "after_commit", self._after_commit)
 
     def _after_commit(self, sync_session) -> None:
@@ -47,16 +48,21 @@ class KpiPublisher:
             self._wakeup.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Let a computation in progress finish (cancelling it could strand a transaction)."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wakeup.set()
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                log.warning("partner KPI publisher did not stop within 10 s")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.publish_due()
             except Exception:  # a database hiccup must not end the loop
@@ -65,7 +71,8 @@ class KpiPublisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=min(wait or 5.0, 5.0))
             self._wakeup.clear()
-            await asyncio.sleep(self.tick)  # gather a burst of changes into one computation
+            if not self._stopping:
+                await asyncio.sleep(self.tick)  # gather a burst of changes into one computation
 
     async def publish_due(self) -> int:
         dirty, self._dirty = self._dirty, set()
