@@ -55,7 +55,7 @@ async def relay_throughput(nats_url: str, database_url: str, events: int) -> flo
     js = connection.jetstream()
     await declare_streams(js, topology)
     outbox = Outbox("registration", table)
-    relay = OutboxRelay(outbox, sessions, js, topology, batch_size=2000, skip_locked=not db.is_sqlite(database_url))
+    relay = OutboxRelay(outbox, sessions, connection, topology, batch_size=2000, skip_locked=not db.is_sqlite(database_url))
     started = time.perf_counter()
     published = 0
     while published < events:

@@ -1,8 +1,8 @@
 """Transactional outbox: an event row commits with the business rows; a relay publishes it.
 
-The relay publishes with `stream=` (so a PubAck confirms storage) and `Nats-Msg-Id` = event id
-(so JetStream drops a re-publish inside its duplicate window), pipelines a batch with nats-py's
-async publish, and deletes a row only after its PubAck. On PostgreSQL a batch is claimed with
+The relay publishes with the expected stream (so a PubAck confirms storage) and `Nats-Msg-Id` =
+event id (so JetStream drops a re-publish inside its duplicate window), pipelines a whole batch
+before waiting for the PubAcks (`PipelinedPublisher`), and deletes a row only after its PubAck. On PostgreSQL a batch is claimed with
 `FOR UPDATE SKIP LOCKED`, so several relays (replicas) never publish the same row concurrently.
 On SQLite there is one relay per database file (one process owns it), and the rows are read and
 deleted in two short transactions so the single writer is never held while NATS answers.
@@ -82,7 +82,7 @@ class OutboxRelay:
         self,
         outbox: Outbox,
         sessions: async_sessionmaker,
-        js,
+        nc,
         topology: Topology,
         *,
         batch_size: int = 1000,
@@ -92,7 +92,7 @@ class OutboxRelay:
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
-        self.js = js
+        self.publisher = PipelinedPublisher(nc)
         self.topology = topology
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -170,24 +170,78 @@ class OutboxRelay:
         """Publish rows in order; return the seqs of the acknowledged prefix."""
         if not rows:
             return []
-        futures = [
-            await self.js.publish_async(
-                self.topology.subject(row.subject),
-                row.payload,
-                stream=self.topology.stream_for_subject(row.subject),
-                headers={"Nats-Msg-Id": row.event_id},
-            )
-            for row in rows
-        ]
-        done, not_done = await asyncio.wait(futures, timeout=self.ack_timeout)
-        for future in not_done:
-            future.cancel()
+        acked_flags = await self.publisher.publish(
+            [
+                (
+                    self.topology.subject(row.subject),
+                    row.payload,
+                    {"Nats-Msg-Id": row.event_id, "Nats-Expected-Stream": self.topology.stream_for_subject(row.subject)},
+                )
+                for row in rows
+            ],
+            timeout=self.ack_timeout,
+        )
         acked = []
-        for row, future in zip(rows, futures):
-            if future in not_done or future.cancelled() or future.exception() is not None:
+        for row, ok in zip(rows, acked_flags):
+            if not ok:
                 break  # keep order: the rest is published again (de-duplicated by Nats-Msg-Id)
             acked.append(row.seq)
         if len(acked) < len(rows):
-            failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
-            log.warning("outbox relay: %d of %d events acknowledged (%r)", len(acked), len(rows), failed and failed.exception())
+            log.warning("outbox relay: %d of %d events acknowledged", len(acked), len(rows))
         return acked
+
+
+class PipelinedPublisher:
+    """Publishes a batch to JetStream without waiting message by message.
+
+    Every message carries a reply subject under one private inbox; JetStream answers each with a
+    PubAck there. This is nats-py's `publish_async` idea with one subscription and no future per
+    message, which roughly doubles throughput in our measurements (bench/outbox.py).
+    A message counts as stored only when its PubAck arrives (a duplicate's PubAck included).
+    """
+
+    def __init__(self, nc) -> None:
+        self.nc = nc
+        self._prefix: str | None = None
+        self._batches: dict[str, _Batch] = {}
+        self._counter = 0
+
+    async def publish(self, messages: list[tuple[str, bytes, dict[str, str]]], *, timeout: float) -> list[bool]:
+        if self._prefix is None:
+            prefix = self.nc.new_inbox()
+            await self.nc.subscribe(f"{prefix}.*.*", cb=self._on_reply, pending_msgs_limit=1_000_000, pending_bytes_limit=-1)
+            self._prefix = prefix
+        self._counter += 1
+        batch_id = str(self._counter)
+        batch = _Batch(len(messages))
+        self._batches[batch_id] = batch
+        try:
+            for index, (subject, payload, headers) in enumerate(messages):
+                await self.nc.publish(subject, payload, reply=f"{self._prefix}.{batch_id}.{index}", headers=headers)
+            if messages:
+                await asyncio.wait_for(batch.done.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            del self._batches[batch_id]
+        return batch.acked
+
+    async def _on_reply(self, msg) -> None:
+        _, batch_id, index = msg.subject.rsplit(".", 2)
+        batch = self._batches.get(batch_id)
+        if batch is None:
+            return  # a late answer for a batch that timed out: it will be published again
+        # A PubAck is {"stream":..,"seq":..}; an error carries "error"; "no responders" has no body.
+        batch.acked[int(index)] = bool(msg.data) and b'"error"' not in msg.data
+        batch.remaining -= 1
+        if batch.remaining == 0:
+            batch.done.set()
+
+
+class _Batch:
+    __slots__ = ("acked", "remaining", "done")
+
+    def __init__(self, size: int) -> None:
+        self.acked = [False] * size
+        self.remaining = size
+        self.done = asyncio.Event()

@@ -90,7 +90,7 @@ class Runtime:
             await declare_streams(self.js, self.topology)
         await self.broker.start()
         self.relay = OutboxRelay(
-            self.outbox, self.sessions, self.js, self.topology, skip_locked=not db.is_sqlite(self.database_url)
+            self.outbox, self.sessions, self.broker.connection, self.topology, skip_locked=not db.is_sqlite(self.database_url)
         )
         self.relay.start()
         self._lag_task = asyncio.create_task(self._watch_lag())

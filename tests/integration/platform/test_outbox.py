@@ -53,7 +53,7 @@ async def test_event_committed_while_nats_is_down_is_published_once_nats_is_back
     connection = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = connection.jetstream()
     await declare_streams(js, topology)
-    relay = OutboxRelay(outbox, sessions, js, topology, ack_timeout=1.0, skip_locked=not db.is_sqlite(str(engine.url)))
+    relay = OutboxRelay(outbox, sessions, connection, topology, ack_timeout=1.0, skip_locked=not db.is_sqlite(str(engine.url)))
     relay.start()
     try:
         before = await commit_events(outbox, sessions, 3)
@@ -79,9 +79,9 @@ async def _pending_is(outbox, sessions, n) -> bool:
     return await outbox.pending(sessions) == n
 
 
-async def test_relay_publishes_a_batch_in_commit_order(js, topology, new_database_url):
+async def test_relay_publishes_a_batch_in_commit_order(js, nc, topology, new_database_url):
     outbox, sessions, engine = await outbox_on(await new_database_url("order"))
-    relay = OutboxRelay(outbox, sessions, js, topology, batch_size=50, skip_locked=not db.is_sqlite(str(engine.url)))
+    relay = OutboxRelay(outbox, sessions, nc, topology, batch_size=50, skip_locked=not db.is_sqlite(str(engine.url)))
     ids = await commit_events(outbox, sessions, 120)
     relay.start()
     try:
@@ -92,13 +92,13 @@ async def test_relay_publishes_a_batch_in_commit_order(js, topology, new_databas
         await engine.dispose()
 
 
-async def test_several_relays_on_postgresql_never_publish_the_same_event_twice(js, topology, new_database_url):
+async def test_several_relays_on_postgresql_never_publish_the_same_event_twice(js, nc, topology, new_database_url):
     url = await new_database_url("relays")
     if db.is_sqlite(url):
         pytest.skip("several relays per database is a PostgreSQL feature (SQLite has one owning process)")
     outbox, sessions, engine = await outbox_on(url)
     await commit_events(outbox, sessions, 3000)
-    relays = [OutboxRelay(outbox, sessions, js, topology, batch_size=100, skip_locked=True) for _ in range(3)]
+    relays = [OutboxRelay(outbox, sessions, nc, topology, batch_size=100, skip_locked=True) for _ in range(3)]
     counts = await asyncio.gather(*(_publish_until_empty(relay) for relay in relays))
     assert sum(counts) == 3000  # no row was published by two relays
     assert len(set(await stream_event_ids(js, topology))) == 3000
