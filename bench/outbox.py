@@ -96,7 +96,8 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
 
 
 def skeleton_school(brin: str, i: int) -> dict:
-    return {"brin": brin, "name": f"School {i}", "level": "vo", "postcode": "3511 AB"}
+    return {"brin": brin, "name": f"School {i}", "level": "vo", "postcode": "3511 AB",
+            "contact": {"name": "Teacher", "email": f"teacher{i}@school.nl"}}
 
 
 async def postgres_database(admin_url: str) -> tuple[str, str] | None:

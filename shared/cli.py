@@ -99,6 +99,22 @@ def migration(service: str, message: str) -> None:
 
 
 @app.command()
+def asyncapi(out: Path = typer.Option(Path("docs/asyncapi"), help="Directory for one JSON file per service.")) -> None:
+    """Write the AsyncAPI document of every service's events."""
+    import importlib
+    import json
+
+    from shared.asyncapi import specification
+
+    out.mkdir(parents=True, exist_ok=True)
+    settings = load_settings()
+    for service in SERVICES:
+        runtime = importlib.import_module(f"services.{service}.app").build_app(settings).state.runtime
+        (out / f"{service}.json").write_text(json.dumps(specification(runtime.broker, service), indent=2) + "\n")
+        console.print(f"wrote {out / f'{service}.json'}")
+
+
+@app.command()
 def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo programme with schools and companies.")) -> None:
     """Start nats-server and the four services; stop everything with Ctrl-C."""
     from shared.embedded import EmbeddedNatsError, start_nats

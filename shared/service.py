@@ -20,6 +20,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import db
+from shared.asyncapi import document_publishers, specification
 from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
 from shared.inbox import inbox_table
 from shared.metrics import CONSUMER_PENDING, HTTP_DURATION, HTTP_REQUESTS
@@ -70,6 +71,7 @@ class Runtime:
         self.consumers = list(self.consumers)
         for consumer in self.consumers:
             subscribe(self.broker, consumer, self._rules)
+        document_publishers(self.broker, self.name, self.topology)
         self.relay: OutboxRelay | None = None
         self._lag_task: asyncio.Task | None = None
 
@@ -161,6 +163,10 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(REGISTRY).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of this service's events")
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(specification(runtime.broker, runtime.name))
 
     for router in routers:
         app.include_router(router)

@@ -1,11 +1,17 @@
 """One real event end to end: school registered over HTTP -> outbox -> JetStream -> reporting."""
 
+from shared.asyncapi import owned_contracts
 from tests.helpers import eventually
+
+SCHOOL = {
+    "brin": "12AB", "name": "Het Baken", "level": "vo", "postcode": "3511 AB",
+    "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl"},
+}
 
 
 async def test_school_registered_at_registration_is_counted_by_reporting(start_service):
     async with start_service("registration") as registration, start_service("reporting") as reporting:
-        response = await registration.post("/api/schools", json={"brin": "12AB", "name": "Het Baken", "level": "vo", "postcode": "3511 AB"})
+        response = await registration.post("/api/schools", json=SCHOOL)
         assert response.status_code == 201, response.text
 
         async def counted():
@@ -23,3 +29,7 @@ async def test_every_service_reports_healthy_with_metrics(start_service):
             assert health.json()["checks"] == {"database": "ok", "nats": "ok"}
             metrics = await client.get("/metrics")
             assert "girlsday_outbox_pending" in metrics.text
+            channels = (await client.get("/asyncapi.json")).json()["channels"]
+            documented = " ".join(channel["address"] for channel in channels.values())
+            for contract in owned_contracts(name):
+                assert contract.SUBJECT.split(".")[1] in documented
