@@ -80,7 +80,8 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
 
     settings = Settings(nats_url=nats_url, namespace=f"bench{uuid.uuid4().hex[:8]}", data_dir=tmp / "var", _env_file=None)
     latencies = []
-    async with LifespanManager(registration_app(settings)) as reg, LifespanManager(reporting_app(settings)) as rep:
+    async with LifespanManager(registration_app(settings), startup_timeout=120) as reg, \
+            LifespanManager(reporting_app(settings), startup_timeout=120) as rep:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(reg.app), base_url="http://r") as registration, \
                 httpx.AsyncClient(transport=httpx.ASGITransport(rep.app), base_url="http://p") as reporting:
             for i in range(flows):

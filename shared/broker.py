@@ -56,6 +56,7 @@ def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 1
         connect_timeout=5,
         middlewares=[faststream_middleware(service)],
         logger=logging.getLogger(f"faststream.{service}"),
+        log_level=logging.DEBUG,  # FastStream's per-message lines; the consumer wrapper logs what matters
     )
 
 
