@@ -6,7 +6,14 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+import asyncio
+import concurrent.futures
+import os
+
 import pytest
+from sqlalchemy.engine import make_url
+
+from shared.settings import SERVICES, Settings
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -76,6 +83,62 @@ class Api:
         r = await self.client.post(f"/api/schools/{school[0]}/groups", json=group_body(programme_id, **kw), headers=school[1])
         assert r.status_code == 201, r.text
         return r.json()
+
+
+TABLES = "programmes, schools, companies, groups, activities, idempotency_keys, outbox, inbox"
+
+
+def _run(coro):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session")
+def registration_pg(postgres_admin_url):
+    """On PostgreSQL one registration database for the whole session, emptied before each test:
+    CREATE/DROP DATABASE for four services per test cost seconds each on a loaded machine."""
+    if postgres_admin_url is None:
+        yield None
+        return
+    import asyncpg
+
+    admin = make_url(postgres_admin_url)
+    name = f"t_reg_{uuid.uuid4().hex[:10]}"
+    plain = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def sql(statement):
+        conn = await asyncpg.connect(plain)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    _run(sql(f'CREATE DATABASE "{name}"'))
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    _run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        if await conn.fetchval("SELECT to_regclass('public.programmes')"):
+            await conn.execute(f"TRUNCATE {TABLES} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def settings(nats_url, namespace, tmp_path, registration_pg) -> Settings:
+    """Like the harness's `settings`, but only the registration database is real here (the other
+    services are not started by these tests) and on PostgreSQL it is reused, emptied first."""
+    urls = {f"{service}_database_url": f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}" for service in SERVICES}
+    if registration_pg:
+        await _empty(registration_pg)
+        urls["registration_database_url"] = registration_pg
+    return Settings(nats_url=nats_url, namespace=namespace, data_dir=tmp_path / "var", admin_token="test-admin-token",
+                    max_deliver=3, _env_file=None, **urls)
 
 
 @pytest.fixture
