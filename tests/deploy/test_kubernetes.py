@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -43,8 +44,10 @@ def base_resources() -> list[Path]:
     return [BASE / name for name in kustomization["resources"]]
 
 
-def documents() -> list[dict]:
-    return [doc for path in base_resources() for doc in yaml.safe_load_all(path.read_text()) if doc]
+@functools.cache
+def documents() -> tuple[dict, ...]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(doc for path in base_resources() for doc in yaml.load_all(path.read_text(), Loader=loader) if doc)
 
 
 def of_kind(kind: str) -> dict[str, dict]:
@@ -71,8 +74,11 @@ def test_the_validator_really_rejects_unknown_fields(tmp_path):
     assert validate(broken).returncode != 0
 
 
+KUBECTL = kubectl_with_kustomize()
+
+
 @needs_validator
-@pytest.mark.skipif(kubectl_with_kustomize() is None,
+@pytest.mark.skipif(KUBECTL is None,
                     reason="kubectl with kustomize v5 not on this machine (Debian's kubernetes-client 1.20 is too old); "
                            "the base manifests are still validated one by one")
 def test_production_overlay_renders_with_kustomize_and_validates_strictly(tmp_path):
@@ -81,7 +87,7 @@ def test_production_overlay_renders_with_kustomize_and_validates_strictly(tmp_pa
     overlay = copy / "overlays" / "production"
     for example in overlay.glob("secrets-*.env.example"):
         shutil.copy(example, overlay / example.name.removesuffix(".example"))
-    rendered = subprocess.run([kubectl_with_kustomize(), "kustomize", str(overlay)], capture_output=True, text=True, timeout=120)
+    rendered = subprocess.run([KUBECTL, "kustomize", str(overlay)], capture_output=True, text=True, timeout=120)
     assert rendered.returncode == 0, rendered.stderr
     (tmp_path / "rendered.yaml").write_text(rendered.stdout)
     result = validate(tmp_path / "rendered.yaml")
