@@ -22,7 +22,7 @@ READS = {
     "surveys": ("REGISTRATION", "MATCHING"),
     "reporting": ("REGISTRATION", "MATCHING", "SURVEYS", "REPORTING"),
 }
-DENIED = 0.4  # seconds to wait for an answer that must not come
+DENIED = 0.25  # seconds to wait for an answer that must not come (the violation itself is asserted)
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,8 @@ async def test_partner_cannot_subscribe_to_registration_events(as_user, streams)
     with pytest.raises(asyncio.TimeoutError):
         await session.js.add_consumer("REGISTRATION", ConsumerConfig(
             name="partner-demo", durable_name="partner-demo", filter_subject="registration.>"), timeout=DENIED)
+    await settle(session)
+    assert len(session.violations()) == 3
 
 
 async def test_partner_consumes_public_reporting_events_with_its_own_durable(as_user, streams):
