@@ -73,8 +73,17 @@ async def test_every_service_runs_under_its_own_nats_user_and_an_event_reaches_e
                                 for c in consumers))
 
             await eventually(all_consumed)
-            dead_letters = await jsm.stream_info("DEAD_LETTER")
-            assert dead_letters.state.messages == 0
+            assert (await jsm.stream_info("DEAD_LETTER")).state.messages == 0
+
+            # a malformed event: every consumer moves it to DEAD_LETTER under its own user
+            await jsm.publish("registration.school.registered", b"not a cloud event", stream="REGISTRATION")
+
+            async def dead_lettered_by_every_consumer():
+                dead = await jsm.stream_info("DEAD_LETTER", subjects_filter=">")
+                return {subject.split(".")[1] for subject in (dead.state.subjects or {})} == {"matching", "surveys", "reporting"}
+
+            await eventually(dead_lettered_by_every_consumer)
+            await eventually(all_consumed)
         finally:
             await ops.close()
     # the server logs every denied publish or subscribe: the services needed nothing they lack
