@@ -37,6 +37,7 @@ class KpiPublisher:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._computed_at: dict[str, float] = {}
         sa_event.listen(sessions.kw["sync_session_class"], "after_commit", self._after_commit)
 
     def _after_commit(self, sync_session) -> None:
@@ -63,35 +64,50 @@ class KpiPublisher:
 
     async def _run(self) -> None:
         while not self._stopping:
+            wait = 5.0
             try:
-                await self.publish_due()
+                wait = await self.publish_due()
             except Exception:  # a database hiccup must not end the loop
                 log.exception("publishing partner KPIs failed; will retry")
-            wait = self.throttle.next_due_in(time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=min(wait or 5.0, 5.0))
+                await asyncio.wait_for(self._wakeup.wait(), timeout=max(min(wait, 5.0), self.tick))
             self._wakeup.clear()
             if not self._stopping:
                 await asyncio.sleep(self.tick)  # gather a burst of changes into one computation
 
-    async def publish_due(self) -> int:
-        dirty, self._dirty = self._dirty, set()
-        all_dirty, self._all_dirty = self._all_dirty, False
+    def _wait_for(self, programme_id: str, now: float) -> float:
+        """Figures are computed at most once per interval too (unchanged ones aren't published)."""
+        computed = self._computed_at.get(programme_id)
+        since = 0.0 if computed is None else max(0.0, computed + self.throttle.interval - now)
+        return max(since, self.throttle.wait_for(programme_id, now))
+
+    async def publish_due(self) -> float:
+        """Publish what is due; returns the seconds until a deferred programme becomes due.
+
+        Figures are only computed for programmes the throttle would publish now, so a busy
+        stream costs one computation per programme per interval, not one per event.
+        """
+        now = time.monotonic()
         async with self.sessions() as session:
-            if all_dirty:
-                dirty = set(await store.programme_ids(session))
-            for programme_id in sorted(dirty):
+            if self._all_dirty:
+                self._all_dirty = False
+                self._dirty |= set(await store.programme_ids(session))
+            ready = {p for p in self._dirty if self._wait_for(p, now) == 0}
+            self._dirty -= ready
+            for programme_id in sorted(ready):
+                self._computed_at[programme_id] = now
                 agg = await store.aggregates(session, programme_id)
                 if agg is not None:
                     kpis = public_kpis(agg, self.threshold)
                     self.throttle.offer(programme_id, (kpis.figures, tuple(kpis.hidden)))
-        due = self.throttle.due(time.monotonic())
+        waits = [self._wait_for(p, now) for p in self._dirty]
+        due = self.throttle.due(now)
         if not due:
-            return 0
+            return min(waits, default=5.0)
         async with self.sessions() as session, session.begin():
             for programme_id, (figures, hidden) in due.items():
                 data = KpiUpdated(programme_id=programme_id, as_of=datetime.now(UTC), figures=figures,
                                   suppressed=list(hidden), threshold=self.threshold)
                 await self.outbox.add(session, data, subject=f"programme/{programme_id}")
                 KPI_PUBLISHED.labels(programme_id).inc()
-        return len(due)
+        return min(waits, default=5.0)

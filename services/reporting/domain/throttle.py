@@ -34,6 +34,11 @@ class KpiThrottle:
             self._published_at[programme_id] = now
         return ready
 
+    def wait_for(self, programme_id: str, now: float) -> float:
+        """Seconds until this programme may be published again (0: now)."""
+        last = self._published_at.get(programme_id)
+        return 0.0 if last is None else max(0.0, last + self.interval - now)
+
     def next_due_in(self, now: float) -> float | None:
         """Seconds until a pending change becomes due (None when nothing is pending)."""
         waits = [
