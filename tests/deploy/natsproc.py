@@ -26,7 +26,7 @@ def password_of(user: str) -> str:
     return f"test-{user}-secret"
 
 
-def test_environment() -> dict[str, str]:
+def server_environment() -> dict[str, str]:
     env = dict(os.environ)
     for name in PASSWORD_ENV:
         user = name.removeprefix("NATS_").removesuffix("_PASSWORD").lower().replace("_", "-")
@@ -65,7 +65,7 @@ def start(config: Path, workdir: Path, extra_args: list[str] = (), env: dict | N
     log = (workdir / "nats.log").open("wb")
     args = [binary, "-c", str(config), "-a", "127.0.0.1", "-p", "-1", "-m", "-1",
             "--ports_file_dir", str(ports_dir), *extra_args]
-    env = {**(env or test_environment()), "NATS_STORE_DIR": str(workdir / "js")}
+    env = {**(env or server_environment()), "NATS_STORE_DIR": str(workdir / "js")}
     process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     ports_file = ports_dir / f"nats-server_{process.pid}.ports"

@@ -33,7 +33,7 @@ def cluster(tmp_path_factory):
     try:
         for index, port in enumerate(ports):
             workdir = tmp_path_factory.mktemp(f"nats-{index}")
-            env = {**natsproc.test_environment(), "NATS_SERVER_NAME": f"nats-{index}"}
+            env = {**natsproc.server_environment(), "NATS_SERVER_NAME": f"nats-{index}"}
             nodes.append(natsproc.start(
                 natsproc.NATS_DIR / "cluster.conf", workdir, env=env,
                 extra_args=["--cluster", f"nats://127.0.0.1:{port}", "--routes", routes,
