@@ -154,8 +154,8 @@ async def _create_school(session: AsyncSession, outbox: Outbox, s: accounts.Scho
     await outbox.add(session, c.SchoolRegistered(
         school_id=school_id, brin=s.brin, name=s.name.strip(), level=s.level, postcode=s.postcode,
         municipality=municipality, province=province, registered_at=at), subject=f"school/{school_id}")
-    row = (await session.execute(select(schools).where(schools.c.id == school_id))).one()
-    return school_out(row), secret
+    return {"id": school_id, "brin": s.brin, "name": s.name.strip(), "level": s.level, "postcode": s.postcode, "municipality": municipality,
+            "province": province, "contact": {"name": s.contact.name.strip(), "email": s.contact.email, "phone": s.contact.phone or None}}, secret
 
 
 async def register_company(session: AsyncSession, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
@@ -178,8 +178,9 @@ async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Co
     await outbox.add(session, c.CompanyRegistered(
         company_id=company_id, kvk=co.kvk, name=co.name.strip(), sectors=co.sectors, postcode=co.postcode,
         municipality=municipality, province=province, registered_at=at), subject=f"company/{company_id}")
-    row = (await session.execute(select(companies).where(companies.c.id == company_id))).one()
-    return company_out(row), secret
+    return {"id": company_id, "kvk": co.kvk, "name": co.name.strip(), "sectors": co.sectors, "postcode": co.postcode,
+            "municipality": municipality, "province": province,
+            "contact": {"name": co.contact.name.strip(), "email": co.contact.email, "phone": co.contact.phone or None}}, secret
 
 
 async def load_school(session: AsyncSession, principal: Principal, school_id: str):
@@ -247,8 +248,19 @@ async def _checked_group(session: AsyncSession, programme_row, body: schemas.Gro
     return gdom.normalise(g)
 
 
+async def _own_school(session: AsyncSession, principal: Principal, school_id: str) -> None:
+    """The school itself was found by its secret already; anyone else needs the lookup (404/403)."""
+    if not (principal.kind == "school" and principal.id == school_id):
+        await load_school(session, principal, school_id)
+
+
+async def _own_company(session: AsyncSession, principal: Principal, company_id: str) -> None:
+    if not (principal.kind == "company" and principal.id == company_id):
+        await load_company(session, principal, company_id)
+
+
 async def register_group(session: AsyncSession, outbox: Outbox, principal: Principal, school_id: str, body: schemas.GroupIn) -> dict:
-    await load_school(session, principal, school_id)
+    await _own_school(session, principal, school_id)
     programme = await load_programme(session, body.programme_id, field="programme_id")
     pdom.check_window(programme_of(programme), now())
     g = await _checked_group(session, programme, body)
@@ -256,7 +268,7 @@ async def register_group(session: AsyncSession, outbox: Outbox, principal: Princ
     await session.execute(insert(groups).values(id=group_id, school_id=school_id, programme_id=programme.id, status="registered",
                                                 revision=1, pupil_count=g.pupil_count, data=data, created_at=at, updated_at=at))
     await outbox.add(session, _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at), subject=f"group/{group_id}")
-    return group_out((await session.execute(select(groups).where(groups.c.id == group_id))).one())
+    return {**data, "id": group_id, "school_id": school_id, "programme_id": programme.id, "status": "registered", "revision": 1}
 
 
 async def load_group(session: AsyncSession, principal: Principal, group_id: str):
@@ -376,7 +388,7 @@ def _activity_event(cls, row_id, company_id, programme, data: dict, capacity: in
 
 
 async def register_activity(session: AsyncSession, outbox: Outbox, principal: Principal, company_id: str, body: schemas.ActivityIn) -> dict:
-    await load_company(session, principal, company_id)
+    await _own_company(session, principal, company_id)
     programme = await load_programme(session, body.programme_id, field="programme_id")
     pdom.check_window(programme_of(programme), now())
     a = _activity_domain(body)
@@ -387,7 +399,8 @@ async def register_activity(session: AsyncSession, outbox: Outbox, principal: Pr
         capacity=a.capacity, wheelchair_accessible=a.wheelchair_accessible, data=data, created_at=at, updated_at=at))
     await outbox.add(session, _activity_event(c.ActivityRegistered, activity_id, company_id, programme, data, a.capacity, 1, at),
                      subject=f"activity/{activity_id}")
-    return activity_out((await session.execute(select(activities).where(activities.c.id == activity_id))).one())
+    return {**data, "capacity": a.capacity, "id": activity_id, "company_id": company_id, "programme_id": programme.id,
+            "status": "registered", "revision": 1}
 
 
 async def load_activity(session: AsyncSession, principal: Principal, activity_id: str):
