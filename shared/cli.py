@@ -54,26 +54,34 @@ def port_free(host: str, port: int) -> bool:
             return False
 
 
-async def _declare(nats_url: str, namespace: str) -> list[str]:
+async def _declare(nats_url: str, namespace: str, replicas: int = 1) -> list[str]:
     import nats
 
     from shared.topology import Topology, declare_streams
 
-    connection = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+    connection = await nats.connect(nats_url.split(","), connect_timeout=5, max_reconnect_attempts=1)
     try:
-        return await declare_streams(connection.jetstream(), Topology(namespace))
+        return await declare_streams(connection.jetstream(), Topology(namespace), replicas)
     finally:
         await connection.close()
 
 
+def redact(url: str) -> str:
+    """A NATS URL fit for a log line: the password replaced by ***."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+
+
 @app.command()
-def streams() -> None:
+def streams(replicas: int = typer.Option(1, min=1, max=5, help="Stream replicas (3 in a production cluster).")) -> None:
     """Create or update every JetStream stream (idempotent)."""
     settings = load_settings()
     try:
-        names = asyncio.run(_declare(settings.nats_url, settings.namespace))
+        names = asyncio.run(_declare(settings.nats_url, settings.namespace, replicas))
     except Exception as exc:
-        fail(f"cannot declare streams at {settings.nats_url}: {exc!r}")
+        fail(f"cannot declare streams at {', '.join(redact(u) for u in settings.nats_servers)}: {type(exc).__name__}")
     console.print("streams ready: " + ", ".join(names))
 
 

@@ -7,6 +7,7 @@ PostgreSQL is used by URL (postgresql+asyncpg://...).
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -70,8 +71,12 @@ def alembic_config(service: str, url: str) -> Config:
     return config
 
 
+_alembic_lock = threading.Lock()  # Alembic's `context` is process-global: one migration at a time
+
+
 def migrate_sync(service: str, url: str) -> None:
-    command.upgrade(alembic_config(service, url), "head")
+    with _alembic_lock:
+        command.upgrade(alembic_config(service, url), "head")
 
 
 async def migrate(service: str, url: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 
 from alembic import context
 from sqlalchemy import MetaData, pool
@@ -27,6 +29,33 @@ async def _online(url: str, metadata: MetaData) -> None:
 
 
 def _run(connection, metadata: MetaData) -> None:
+    # Replicas of a service start together: one migrates, the others wait and then find it done.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")  # held until commit
+        _migrate(connection, metadata)  # Alembic joins the transaction we opened
+        connection.commit()
+    else:
+        with _file_lock(connection.engine.url.database):
+            _migrate(connection, metadata)
+
+
+_LOCK_KEY = 0x6769726C73  # "girls"
+
+
+@contextlib.contextmanager
+def _file_lock(database: str | None):
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _migrate(connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
