@@ -59,7 +59,10 @@ async def _declare(nats_url: str, namespace: str, replicas: int = 1) -> list[str
 
     from shared.topology import Topology, declare_streams
 
-    connection = await nats.connect(nats_url.split(","), connect_timeout=5, max_reconnect_attempts=1)
+    async def quiet(_error: Exception) -> None:  # the caller reports failure in one line
+        pass
+
+    connection = await nats.connect(nats_url.split(","), connect_timeout=5, max_reconnect_attempts=1, error_cb=quiet)
     try:
         return await declare_streams(connection.jetstream(), Topology(namespace), replicas)
     finally:
