@@ -46,15 +46,17 @@ def _unseal(body: dict, key: str) -> dict:
     return {**body, "account_secret": bytes(a ^ b for a, b in zip(raw, _stream(key, len(raw)))).decode()}
 
 
-async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None) -> JSONResponse:
+async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None,
+                  content: bytes | None = None) -> JSONResponse:
     """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
 
-    `key` overrides the header (web forms carry their key as a hidden field)."""
+    `key` overrides the header (web forms carry their key as a hidden field), `content` the body
+    that is fingerprinted (a form's fields, once the form has been parsed)."""
     runtime = request.app.state.runtime
     key = key if key is not None else request.headers.get(HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise HTTPException(422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}])
-    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + await request.body()).hexdigest()
+    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + (content if content is not None else await request.body())).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
     for attempt in range(3):
         try:

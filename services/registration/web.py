@@ -101,7 +101,8 @@ async def _submit(request: Request, who_key: str, action):
     """Run a web form through the same idempotent path as the API (the form carries its key)."""
     form = await request.form()
     key = form.get("_key")
-    response = await execute(request, who_key, action, key=str(key) if key else None)
+    content = json.dumps(sorted((k, str(v)) for k, v in form.multi_items())).encode()
+    response = await execute(request, who_key, action, key=str(key) if key else None, content=content)
     return json.loads(response.body)
 
 
