@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from services.registration import commands as cmd
 from services.registration import schemas as s
-from services.registration.auth import Principal, admin, authenticated, optional, owns
+from services.registration.auth import Principal, admin, authenticated, optional
 from services.registration.idempotency import execute
-from services.registration.problems import NotFound
 from services.registration.store import activities, programmes
 
 router = APIRouter(prefix="/api")
@@ -238,5 +237,3 @@ async def _ok(coro):
 async def _all(session, query, out):
     return [out(r) for r in await session.execute(query)]
 
-
-__all__ = ["router", "NotFound", "owns"]

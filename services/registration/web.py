@@ -78,7 +78,7 @@ async def _account(request: Request) -> Principal | None:
     return principal if principal and principal.kind in ("school", "company") else None
 
 
-def _errors_from_validation(lang: str, exc: ValidationError, min_group: int = 10) -> dict:
+def _errors_from_validation(lang: str, exc: ValidationError) -> dict:
     out = {}
     for e in exc.errors():
         field = ".".join(str(p) for p in e["loc"])

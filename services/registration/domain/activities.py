@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 
 from . import identifiers as ids
@@ -27,7 +27,6 @@ class Activity:
     address: str = ""
     wheelchair_accessible: bool = False
     accessibility_notes: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def validate_activity(p: Programme, a: Activity) -> list[Violation]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from .errors import RegistrationClosed, Violation
@@ -29,7 +29,6 @@ class Programme:
     target_companies: int = 0
     status: str = "draft"
     id: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def defaults_for(kind: str) -> dict:

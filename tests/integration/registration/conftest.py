@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncio
 import concurrent.futures
-import os
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -163,4 +162,4 @@ def rules(response) -> set[tuple[str, str]]:
     return {(".".join(str(p) for p in d["loc"][1:]), d["type"]) for d in response.json()["detail"]}
 
 
-__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules", "date"]
+__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules"]
