@@ -25,19 +25,19 @@ def processes_mentioning(text: str) -> list[str]:
     return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
 
 
-def start_platform(tmp_path, **extra_env) -> tuple[subprocess.Popen, dict[str, int]]:
+def start_platform(tmp_path, *args: str, **extra_env) -> tuple[subprocess.Popen, dict[str, int]]:
     ports = {service: free_port() for service in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
     env.update({f"GIRLSDAY_{s.upper()}_PORT": str(p) for s, p in ports.items()})
     env.update(GIRLSDAY_DATA_DIR=str(tmp_path / "var"), COLUMNS="200", **extra_env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "shared.cli", "up", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     return process, ports
 
 
-def test_up_starts_every_service_on_a_free_nats_port_and_ctrl_c_leaves_no_process(tmp_path):
-    process, ports = start_platform(tmp_path)
+def test_up_demo_starts_every_service_on_a_free_nats_port_seeds_a_programme_and_ctrl_c_leaves_no_process(tmp_path):
+    process, ports = start_platform(tmp_path, "--demo")
     output = []
     try:
         deadline = time.monotonic() + 120
@@ -54,6 +54,13 @@ def test_up_starts_every_service_on_a_free_nats_port_and_ctrl_c_leaves_no_proces
             assert health.json()["checks"] == {"database": "ok", "nats": "ok"}, service
             assert "girlsday_outbox_pending" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert (tmp_path / "var" / "nats").is_dir() and (tmp_path / "var" / "registration.db").exists()
+        assert "demo programme" in text
+        reporting = f"http://127.0.0.1:{ports['reporting']}/api/summary"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and httpx.get(reporting).json()["schools"] < 24:
+            time.sleep(0.2)
+        summary = httpx.get(reporting).json()
+        assert summary["schools"] == 24 and [p["name"] for p in summary["programmes"]] == ["Girls' Day demo"]
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
