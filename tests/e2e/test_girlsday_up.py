@@ -86,3 +86,15 @@ def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path):
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 2
     assert "GIRLSDAY_NATS_URL" in output and "Traceback" not in output
+
+
+def test_a_service_started_on_its_own_with_its_port_in_use_says_so_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
+        env.update(GIRLSDAY_MATCHING_PORT=str(port), GIRLSDAY_DATA_DIR=str(tmp_path))
+        result = subprocess.run([sys.executable, "-m", "services.matching"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"girlsday-matching: cannot listen on 127.0.0.1:{port} (Address already in use); set GIRLSDAY_MATCHING_PORT"]
