@@ -1,4 +1,5 @@
 from services.surveys.app import build_app
 from shared.service import serve
 
-serve("surveys", build_app)
+if __name__ == "__main__":  # the statistics worker process (spawn) imports this module too
+    serve("surveys", build_app)

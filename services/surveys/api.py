@@ -74,7 +74,7 @@ class SurveyOut(BaseModel):
             summary="The questionnaire behind a survey token, if it can be answered now")
 async def get_survey(token: Token, ctx: Ctx):
     try:
-        survey = await open_survey(ctx.sessions, token, ctx.windows, ctx.clock())
+        survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
     except SurveyRefused as exc:
         return refused(exc)
     q = survey.questionnaire
@@ -97,7 +97,7 @@ class Recorded(BaseModel):
              summary="Record the one response of this token (a second one is refused with 409)")
 async def post_response(token: Token, body: AnswersIn, ctx: Ctx):
     try:
-        response_id = await submit(ctx.sessions, ctx.outbox, token, body.answers, ctx.windows, ctx.clock())
+        response_id = await submit(ctx.writer, token, body.answers, ctx.clock())
     except SurveyRefused as exc:
         return refused(exc)
     except InvalidAnswers as exc:

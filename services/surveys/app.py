@@ -16,9 +16,11 @@ from .config import SurveysConfig
 from .context import SurveysContext
 from .domain.rules import WindowPolicy
 from .handlers import CONSUMERS
-from .jobs import check_reminders, refresh_results, reminder_policy, run_every
+from .jobs import check_reminders, refresh_results, reminder_policy, run_every, shutdown_pool
 from .links import TeacherKeys
 from .store import metadata, now
+from .submissions import decider
+from .writer import ResponseWriter
 
 DESCRIPTION = """Pre- and post-measurement of Girls' Day and energy-transition programmes.
 
@@ -32,14 +34,16 @@ def build_app(settings: Settings, config: SurveysConfig | None = None,
               clock: Callable[[], datetime] = now) -> FastAPI:
     config = config or SurveysConfig()
     runtime = Runtime("surveys", settings, metadata, consumers=list(CONSUMERS))
+    windows = WindowPolicy(post_close_days=config.post_close_days)
     ctx = SurveysContext(
-        runtime=runtime, config=config, windows=WindowPolicy(post_close_days=config.post_close_days),
+        runtime=runtime, config=config, windows=windows,
         reminders=reminder_policy(config.reminder_threshold, config.reminder_lead_days),
         keys=TeacherKeys(config.link_secret or settings.admin_token), clock=clock,
-        public_url=settings.public_url("surveys"))
+        public_url=settings.public_url("surveys"), writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)))
     tasks: list[asyncio.Task] = []
 
     async def start_jobs(_runtime: Runtime) -> None:
+        ctx.writer.start()
         tasks.append(asyncio.create_task(run_every(
             config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")))
         tasks.append(asyncio.create_task(run_every(
@@ -50,6 +54,8 @@ def build_app(settings: Settings, config: SurveysConfig | None = None,
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await ctx.writer.stop()
+        shutdown_pool()
 
     runtime.on_start = [start_jobs]
     runtime.on_stop = [stop_jobs]

@@ -13,6 +13,7 @@ from shared.service import Runtime
 from .config import SurveysConfig
 from .domain.rules import ReminderPolicy, WindowPolicy
 from .links import TeacherKeys
+from .writer import ResponseWriter
 
 
 @dataclass
@@ -24,6 +25,7 @@ class SurveysContext:
     keys: TeacherKeys
     clock: Callable[[], datetime]
     public_url: str
+    writer: ResponseWriter
 
     @property
     def sessions(self):

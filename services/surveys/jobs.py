@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -42,6 +46,29 @@ def _effects(figures: dict) -> dict[str, dict]:
     return out
 
 
+_pool: ProcessPoolExecutor | None = None
+
+
+async def compute(*args):
+    """Run the statistics in a worker process: a big programme takes a CPU-second, and doing that
+    in the service's process (even in a thread, because of the GIL) would stall its requests."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_pool, programme_results, *args)
+    except BrokenProcessPool:
+        _pool = None
+        raise
+
+
+def shutdown_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
 async def refresh_results(sessions: async_sessionmaker, outbox: Outbox) -> list[str]:
     """Recompute the results of every programme whose responses or invitations changed."""
     async with sessions() as session:
@@ -55,9 +82,8 @@ async def refresh_results(sessions: async_sessionmaker, outbox: Outbox) -> list[
             kind = row.kind if row else None
             pre_q = await questionnaire_for(session, programme_id, kind, "pre")
             post_q = await questionnaire_for(session, programme_id, kind, "post")
-        figures = await asyncio.to_thread(
-            programme_results, programme_id, pre_q.items, post_q.items,
-            [Invitation(*r) for r in inv], [Response(*r) for r in res])
+        figures = await compute(programme_id, pre_q.items, post_q.items,
+                                [Invitation(*r) for r in inv], [Response(*r) for r in res])
         rates = figures["response_rates"]["programme"]
         event = ResultsUpdated(
             programme_id=programme_id,
@@ -111,15 +137,17 @@ async def check_reminders(sessions: async_sessionmaker, outbox: Outbox, windows:
     return sent
 
 
-async def run_every(interval_s: float, job: Callable, name: str) -> None:
+async def run_every(interval_s: float, job: Callable, name: str, *, backoff: float = 3.0) -> None:
+    """Run `job` every `interval_s`, but never spend more than 1/(1+backoff) of the time on it."""
     while True:
+        started = time.monotonic()
         try:
             await job()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("surveys job %s failed; next try in %.1f s", name, interval_s)
-        await asyncio.sleep(interval_s)
+        await asyncio.sleep(max(interval_s, backoff * (time.monotonic() - started)))
 
 
 def reminder_policy(threshold: float, lead_days: float) -> ReminderPolicy:

@@ -80,7 +80,7 @@ def _form(request: Request, lang: str, survey, values: dict, problems: dict, sta
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def survey_page(request: Request, token: str, ctx: Ctx, lang: Lang = "nl"):
     try:
-        survey = await open_survey(ctx.sessions, token, ctx.windows, ctx.clock())
+        survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
     except SurveyRefused as exc:
         return _message(request, lang, exc.code, exc.status, exc.window)
     return _form(request, lang, survey, {}, {})
@@ -91,11 +91,11 @@ async def survey_submit(request: Request, token: str, ctx: Ctx, lang: Lang = "nl
     form = await request.form()
     answers = {k: v for k, v in form.items() if isinstance(v, str) and k != "lang"}
     try:
-        await submit(ctx.sessions, ctx.outbox, token, answers, ctx.windows, ctx.clock())
+        await submit(ctx.writer, token, answers, ctx.clock())
     except SurveyRefused as exc:
         return _message(request, lang, exc.code, exc.status, exc.window)
     except InvalidAnswers as exc:
-        survey = await open_survey(ctx.sessions, token, ctx.windows, ctx.clock())
+        survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
         problems = {p.item: p.message(lang) for p in exc.problems}
         return _form(request, lang, survey, answers, problems, status=422)
     title, body = TEXT[lang]["thanks"]

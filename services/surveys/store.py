@@ -158,25 +158,37 @@ async def group_pupil_refs(session: AsyncSession, group_id: str) -> list[str]:
     return list((await session.execute(select(pupils.c.pupil_ref).where(pupils.c.group_id == group_id))).scalars())
 
 
-async def invitation_for_response(session: AsyncSession, token: str):
-    """The invitation with what deciding on a response needs: pupil consent, programme dates."""
-    query = (
+def _invitation_query():
+    latest = (select(func.max(questionnaires.c.version))
+              .where(questionnaires.c.programme_id == invitations.c.programme_id,
+                     questionnaires.c.phase == invitations.c.phase)
+              .scalar_subquery().label("questionnaire_version"))
+    return (
         select(invitations, pupils.c.age, pupils.c.parental_consent, programmes.c.kind,
                programmes.c.event_date, programmes.c.pre_closes, programmes.c.post_closes,
-               responses.c.response_id)
+               responses.c.response_id, latest)
         .outerjoin(pupils, pupils.c.pupil_ref == invitations.c.pupil_ref)
         .outerjoin(programmes, programmes.c.programme_id == invitations.c.programme_id)
         .outerjoin(responses, responses.c.token == invitations.c.token)
-        .where(invitations.c.token == token)
     )
-    return (await session.execute(query)).first()
 
 
-async def latest_questionnaire(session: AsyncSession, programme_id: str, phase: str) -> dict | None:
-    query = (select(questionnaires.c.definition)
-             .where(questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase)
-             .order_by(questionnaires.c.version.desc()).limit(1))
-    return (await session.execute(query)).scalar_one_or_none()
+async def invitation_for_response(session, token: str):
+    """The invitation with what deciding on a response needs: pupil consent, programme dates,
+    whether it was used, and the newest admin-defined questionnaire version."""
+    return (await session.execute(_invitation_query().where(invitations.c.token == token))).first()
+
+
+async def invitations_for_responses(session, tokens: list[str]) -> dict[str, Any]:
+    rows = (await session.execute(_invitation_query().where(invitations.c.token.in_(tokens)))).all()
+    return {row.token: row for row in rows}
+
+
+async def questionnaire_definition(session: AsyncSession, programme_id: str, phase: str, version: int) -> dict:
+    query = select(questionnaires.c.definition).where(
+        questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase,
+        questionnaires.c.version == version)
+    return (await session.execute(query)).scalar_one()
 
 
 async def latest_questionnaire_version(session: AsyncSession, programme_id: str, phase: str) -> int:

@@ -7,31 +7,20 @@ needs no "edit" state in the pupil pages.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from shared.contracts import ResponseRecorded
-from shared.outbox import Outbox
 
 from . import catalogue, store
 from .domain.questionnaire import Questionnaire, parse_questionnaire, validate_answers
 from .domain.rules import Window, WindowPolicy, may_store_response
+from .refusals import SurveyRefused
+from .writer import Decide, ResponseWriter
 
 _parsed: dict[str, Questionnaire] = {}
-
-
-class SurveyRefused(Exception):
-    """The survey cannot be shown or answered; `status` is the HTTP status, `code` the reason."""
-
-    def __init__(self, status: int, code: str, window: Window | None = None) -> None:
-        super().__init__(code)
-        self.status, self.code, self.window = status, code, window
 
 
 @dataclass(frozen=True)
@@ -43,19 +32,23 @@ class OpenSurvey:
     window: Window
 
 
-def _parse_cached(definition: dict, programme_id: str) -> Questionnaire:
-    key = f"{programme_id}:{definition.get('phase')}:{definition.get('version')}"
+async def questionnaire_for(session: AsyncSession | AsyncConnection, programme_id: str, kind: str | None, phase: str,
+                            version: int | None = -1) -> Questionnaire:
+    """The programme's newest admin-defined questionnaire, else the shipped one of its kind.
+
+    `version` is the newest admin-defined version when the caller already knows it (None: there is
+    none); parsed definitions are cached, as a published version never changes.
+    """
+    if version == -1:
+        version = await store.latest_questionnaire_version(session, programme_id, phase) or None
+    if version is None:
+        return catalogue.default_for(kind or "girls_day", phase)
+    url = session.bind.url if isinstance(session, AsyncSession) else session.engine.url
+    key = f"{url}|{programme_id}|{phase}|{version}"
     if key not in _parsed:
+        definition = await store.questionnaire_definition(session, programme_id, phase, version)
         _parsed[key] = parse_questionnaire(definition)
     return _parsed[key]
-
-
-async def questionnaire_for(session: AsyncSession, programme_id: str, kind: str | None, phase: str) -> Questionnaire:
-    """The programme's newest admin-defined questionnaire, else the shipped one of its kind."""
-    definition = await store.latest_questionnaire(session, programme_id, phase)
-    if definition is not None:
-        return _parse_cached(definition, programme_id)
-    return catalogue.default_for(kind or "girls_day", phase)
 
 
 def window_of(row: Any, policy: WindowPolicy) -> Window:
@@ -69,8 +62,9 @@ def window_of(row: Any, policy: WindowPolicy) -> Window:
     return policy.post(event_date, store.aware(row.post_closes))
 
 
-async def _open(session: AsyncSession, token: str, policy: WindowPolicy, now: datetime) -> tuple[Any, OpenSurvey]:
-    row = await store.invitation_for_response(session, token) if 16 <= len(token) <= 64 else None
+async def check(session: AsyncSession | AsyncConnection, row: Any, token: str, policy: WindowPolicy,
+                now: datetime) -> OpenSurvey:
+    """Every rule before a survey may be shown or answered; raise SurveyRefused if one fails."""
     if row is None:
         raise SurveyRefused(404, "unknown_token")
     window = window_of(row, policy)
@@ -83,31 +77,26 @@ async def _open(session: AsyncSession, token: str, policy: WindowPolicy, now: da
         raise SurveyRefused(410, "phase_closed", window)
     if not may_store_response(row.age, bool(row.parental_consent)):
         raise SurveyRefused(403, "consent_required", window)
-    questionnaire = await questionnaire_for(session, row.programme_id, row.kind, row.phase)
-    return row, OpenSurvey(token, row.phase, row.programme_id, questionnaire, window)
+    questionnaire = await questionnaire_for(session, row.programme_id, row.kind, row.phase, row.questionnaire_version)
+    return OpenSurvey(token, row.phase, row.programme_id, questionnaire, window)
 
 
-async def open_survey(sessions: async_sessionmaker, token: str, policy: WindowPolicy, now: datetime) -> OpenSurvey:
-    async with sessions() as session:
-        return (await _open(session, token, policy, now))[1]
+async def open_survey(engine: AsyncEngine, token: str, policy: WindowPolicy, now: datetime) -> OpenSurvey:
+    async with engine.connect() as connection:  # a plain connection: cheaper than a session for one read
+        row = await store.invitation_for_response(connection, token) if 16 <= len(token) <= 64 else None
+        return await check(connection, row, token, policy, now)
 
 
-async def submit(sessions: async_sessionmaker, outbox: Outbox, token: str, answers: Any,
-                 policy: WindowPolicy, now: datetime) -> str:
-    """Store one response and its event in one transaction; raise SurveyRefused or InvalidAnswers."""
-    try:
-        async with sessions() as session, session.begin():
-            row, survey = await _open(session, token, policy, now)
-            cleaned = validate_answers(survey.questionnaire, answers)
-            response_id = str(uuid.uuid4())
-            await session.execute(insert(store.responses).values(
-                response_id=response_id, token=token, pupil_ref=row.pupil_ref, phase=row.phase,
-                programme_id=row.programme_id, school_id=row.school_id, group_id=row.group_id,
-                activity_id=row.activity_id, questionnaire=survey.questionnaire.ref, answers=cleaned,
-                recorded_at=now))
-            await outbox.add(session, ResponseRecorded(
-                response_id=response_id, programme_id=row.programme_id, phase=row.phase,
-                school_id=row.school_id, group_id=row.group_id, activity_id=row.activity_id))
-            return response_id
-    except IntegrityError:  # the same token submitted twice at the same moment
-        raise SurveyRefused(409, "already_responded") from None
+def decider(policy: WindowPolicy) -> Decide:
+    """The writer's per-response decision: the rules, then the answers against the questionnaire."""
+
+    async def decide(session: AsyncSession, row: Any, token: str, answers: Any, now: datetime) -> tuple[dict, str]:
+        survey = await check(session, row, token, policy, now)
+        return validate_answers(survey.questionnaire, answers), survey.questionnaire.ref
+
+    return decide
+
+
+async def submit(writer: ResponseWriter, token: str, answers: Any, now: datetime) -> str:
+    """Check and store one response with its event (group-committed); raise SurveyRefused or InvalidAnswers."""
+    return await writer.write(token, answers, now)

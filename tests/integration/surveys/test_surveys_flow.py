@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, date, datetime, timedelta
 
@@ -140,6 +141,10 @@ async def test_bad_input_gets_a_precise_4xx_and_stores_nothing(settings, js, top
         assert r.status_code == 201  # nothing partial was stored by the refused attempt
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": ANSWERS})
         assert (r.status_code, r.json()["code"]) == (409, "already_responded")
+        twice = tokens(overview, "pre")["pup-05"]  # the same token sent twice at the same moment
+        both = await asyncio.gather(*(client.post(f"/api/v1/surveys/{twice}/response", json={"answers": ANSWERS})
+                                      for _ in range(2)))
+        assert sorted(r.status_code for r in both) == [201, 409]
 
         clock.moment = AFTER
         other = tokens(overview, "pre")["pup-02"]

@@ -1,0 +1,258 @@
+"""Surveys under load: 9,500 pupils answer pre and post from about 50 concurrent clients.
+
+    .venv/bin/python bench/surveys.py [--pupils 9500] [--clients 50] [--database-url URL]
+
+Starts its own nats-server and the surveys service as a separate process (uvicorn, one worker),
+feeds it programme, group and placement events, collects every token through the teacher API,
+then submits every response over HTTP. Prints responses/s, latency percentiles and the time until
+the results (API and the surveys.results.updated event) reflect every response. Default database:
+SQLite in a temporary directory. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import nats  # noqa: E402
+
+from shared.contracts import GroupRegistered, PlacementAssigned, ProgrammeOpened, PupilRef  # noqa: E402
+from shared.embedded import start_nats  # noqa: E402
+from shared.envelope import make_event  # noqa: E402
+from shared.topology import Topology, declare_streams  # noqa: E402
+
+ADMIN = {"Authorization": "Bearer bench-admin"}
+PROGRAMME = "gd-bench"
+GROUP_SIZE = 25
+GROUPS_PER_SCHOOL = 4
+LIKERT = ("self_efficacy_good_at_tech", "self_efficacy_solve_problem", "interest_tech", "interest_jobs")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_side_mean_ms(metrics: str) -> float | None:
+    """Mean time the service itself spent on a response POST (its own HTTP histogram)."""
+    route = 'route="/api/v1/surveys/{token}/response"'
+    total = count = None
+    for line in metrics.splitlines():
+        if route in line and 'method="POST"' in line:
+            if line.startswith("girlsday_http_request_duration_seconds_sum"):
+                total = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("girlsday_http_request_duration_seconds_count"):
+                count = float(line.rsplit(" ", 1)[1])
+    return round(1000 * total / count, 1) if total and count else None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def seed(js, topology: Topology, pupils: int) -> list[str]:
+    async def publish(data) -> None:
+        subject = data.nats_subject()
+        await js.publish(topology.subject(subject), make_event(data, source="/bench").to_bytes(),
+                         stream=topology.stream_for_subject(subject))
+
+    now = datetime.now(UTC)
+    await publish(ProgrammeOpened(
+        programme_id=PROGRAMME, kind="girls_day", name="Benchmark", event_date=date.today(),
+        registration_opens=now - timedelta(days=60), registration_closes=now - timedelta(days=10),
+        target_pupils=pupils, target_schools=100, target_companies=100, allocation_mode="groups",
+        min_group_size=10, min_age=10, max_age=15))
+    schools: list[str] = []
+    for g in range((pupils + GROUP_SIZE - 1) // GROUP_SIZE):
+        school = f"{g // GROUPS_PER_SCHOOL:02d}BN"
+        if school not in schools:
+            schools.append(school)
+        refs = [f"b{g:04d}-{i:02d}" for i in range(min(GROUP_SIZE, pupils - g * GROUP_SIZE))]
+        await publish(GroupRegistered(group_id=f"g{g}", school_id=school, programme_id=PROGRAMME, pupil_count=len(refs),
+                                      pupils=[PupilRef(pupil_ref=r, age=13, parental_consent=True) for r in refs]))
+        await publish(PlacementAssigned(placement_id=f"pl{g}", run_id="bench", programme_id=PROGRAMME, group_id=f"g{g}",
+                                        school_id=school, activity_id=f"act{g % 40}", company_id="c1",
+                                        pupil_count=len(refs), pupil_refs=refs))
+    return schools
+
+
+async def collect_tokens(http: httpx.AsyncClient, schools: list[str], pupils: int) -> list[tuple[str, str]]:
+    deadline = time.monotonic() + 300
+    while True:
+        found: list[tuple[str, str]] = []
+        for school in schools:
+            url = (await http.get(f"/api/v1/admin/teacher-links/{PROGRAMME}/{school}", headers=ADMIN)).json()["url"]
+            data = (await http.get(f"/api/v1/teacher/{PROGRAMME}/{school}", params={"key": url.split("key=")[1]})).json()
+            found += [(phase, p[phase]["token"]) for g in data["groups"] for p in g["pupils"] for phase in ("pre", "post")
+                      if p.get(phase)]
+        if len(found) >= 2 * pupils:
+            return found
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(found)} of {2 * pupils} invitations after 300 s")
+        await asyncio.sleep(1)
+
+
+def answers(rng: random.Random, phase: str) -> dict:
+    lift = 1 if phase == "post" else 0
+    chosen = {item: min(5, rng.randint(1, 4) + lift * rng.randint(0, 1)) for item in LIKERT}
+    weights = (3, 4, 3) if phase == "post" else (2, 4, 4)
+    chosen["intention_technical_study"] = rng.choices(("yes", "maybe", "no"), weights)[0]
+    return chosen
+
+
+async def load(base: str, jobs: list[tuple[str, str]], clients: int) -> tuple[list[float], float, int, int]:
+    queue: asyncio.Queue = asyncio.Queue()
+    rng = random.Random(7)
+    for job in jobs:
+        queue.put_nowait((job[1], answers(rng, job[0])))
+    latencies: list[float] = []
+    errors = retries = 0
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors, retries
+        while not queue.empty():
+            token, body = queue.get_nowait()
+            started = time.perf_counter()
+            for attempt in range(3):
+                try:
+                    response = await http.post(f"/api/v1/surveys/{token}/response", json={"answers": body})
+                    break
+                except (httpx.ReadError, httpx.RemoteProtocolError):  # keep-alive connection closed under us
+                    retries += 1
+                    if attempt == 2:
+                        raise
+            latencies.append(time.perf_counter() - started)
+            # after a retry, 409 means the first attempt had landed
+            errors += not (response.status_code == 201 or (attempt and response.status_code == 409))
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed, errors, retries
+
+
+async def main(args) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-surveys-"))
+    server = start_nats(tmp / "nats")
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    topology = Topology(namespace)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
+    env.update(GIRLSDAY_NATS_URL=server.url, GIRLSDAY_NAMESPACE=namespace, GIRLSDAY_DATA_DIR=str(tmp / "var"),
+               GIRLSDAY_SURVEYS_PORT=str(port), GIRLSDAY_ADMIN_TOKEN="bench-admin", GIRLSDAY_LOG_LEVEL="WARNING")
+    if args.database_url:
+        env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
+    log_file = open(tmp / "surveys.log", "wb")  # a pipe nobody reads would block the service once full
+    service = subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env, cwd=Path(__file__).resolve().parent.parent,
+                               stdout=log_file, stderr=subprocess.STDOUT)
+    nc = await nats.connect(server.url)
+    try:
+        js = nc.jetstream()
+        await declare_streams(js, topology)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if service.poll() is not None:
+                    raise SystemExit(f"surveys service stopped: {(tmp / 'surveys.log').read_text()[-2000:]}")
+                await asyncio.sleep(0.1)
+            started = time.perf_counter()
+            schools = await seed(js, topology, args.pupils)
+            tokens = await collect_tokens(http, schools, args.pupils)
+            seeded_s = time.perf_counter() - started
+            closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # pre and post both open now
+            await http.put(f"/api/v1/admin/programmes/{PROGRAMME}/windows", headers=ADMIN, json={"pre_closes": closes})
+
+            results_sub = await js.subscribe(topology.subject("surveys.results.updated"), ordered_consumer=True,
+                                             deliver_policy=nats.js.api.DeliverPolicy.NEW)
+            random.Random(1).shuffle(tokens)
+            cpu_before = cpu_seconds(service.pid)
+            try:
+                latencies, elapsed, errors, retries = await load(base, tokens, args.clients)
+            except httpx.TransportError as exc:
+                raise SystemExit(f"load failed ({exc!r}); service log: {tmp / 'surveys.log'}") from None
+            finished = time.perf_counter()
+            server_cpu_ms = 1000 * (cpu_seconds(service.pid) - cpu_before) / len(latencies)
+
+            async def wait_event() -> float:
+                while True:
+                    msg = await results_sub.next_msg(timeout=300)
+                    data = json.loads(msg.data)["data"]
+                    if data.get("responded") == {"pre": args.pupils, "post": args.pupils}:
+                        return time.perf_counter() - finished
+
+            event_task = asyncio.create_task(wait_event())
+            while True:
+                r = await http.get(f"/api/v1/admin/results/{PROGRAMME}", headers=ADMIN)
+                rates = r.json().get("response_rates", {}).get("programme", {}) if r.status_code == 200 else {}
+                if all(rates.get(p, {}).get("responded") == args.pupils for p in ("pre", "post")):
+                    break
+                await asyncio.sleep(0.05)
+            api_reflect_s = time.perf_counter() - finished
+            event_reflect_s = await asyncio.wait_for(event_task, 300)
+            paired = r.json()["paired"]
+            server_ms = server_side_mean_ms((await http.get("/metrics")).text)
+    finally:
+        await nc.close()
+        service.send_signal(signal.SIGINT)
+        try:
+            service.wait(60)
+        except subprocess.TimeoutExpired:
+            service.kill()
+        server.stop()
+    return {
+        "benchmark": "surveys", "database": "postgresql" if args.database_url else "sqlite",
+        "pupils": args.pupils, "responses": len(latencies), "clients": args.clients, "errors": errors,
+        "retried_requests": retries,
+        "seed_s": round(seeded_s, 2), "elapsed_s": round(elapsed, 2),
+        "responses_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1), "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1), "server_side_mean_ms": server_ms,
+        "server_cpu_ms_per_response": round(server_cpu_ms, 2),
+        "results_reflect_api_s": round(api_reflect_s, 2), "results_reflect_event_s": round(event_reflect_s, 2),
+        "paired_n": paired["n_pairs"],
+        "intention_shift": paired["items"]["intention_technical_study"].get("shift"),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pupils", type=int, default=9500)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
+    figures = asyncio.run(main(parser.parse_args()))
+    print(f"surveys bench ({figures['database']}): {figures['responses']} responses from {figures['clients']} clients "
+          f"in {figures['elapsed_s']} s = {figures['responses_per_s']} responses/s, errors {figures['errors']}")
+    print(f"latency p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")
+    print(f"results reflect every response after {figures['results_reflect_api_s']} s (API), "
+          f"{figures['results_reflect_event_s']} s (surveys.results.updated)")
+    print(json.dumps(figures))
