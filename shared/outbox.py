@@ -146,49 +146,83 @@ class OutboxRelay:
         except Exception:
             return 0
 
-    async def publish_batch(self) -> int:
+    def _select(self):
         table = self.outbox.table
-        query = select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload).order_by(table.c.seq).limit(self.batch_size)
-        if self.skip_locked:
-            async with self.sessions() as session, session.begin():
-                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
-                done = await self._publish(rows)
-                if done:
-                    await session.execute(delete(table).where(table.c.seq.in_(done)))
-        else:
-            async with self.sessions() as session:
-                rows = (await session.execute(query)).all()
+        return select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload).order_by(table.c.seq).limit(self.batch_size)
+
+    async def publish_batch(self) -> int:
+        """Publish what is pending; return how many events were acknowledged and removed."""
+        if not self.skip_locked:
+            return await self._publish_pipelined()
+        table = self.outbox.table
+        async with self.sessions() as session, session.begin():
+            rows = (await session.execute(self._select().with_for_update(skip_locked=True))).all()
             done = await self._publish(rows)
-            if done:  # the acknowledged prefix of the oldest rows: one range delete
-                async with self.sessions() as session, session.begin():
-                    await session.execute(delete(table).where(table.c.seq <= done[-1]))
-        if done:
-            OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(done))
+            if done:
+                await session.execute(delete(table).where(table.c.seq.in_(done)))
+        OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(done))
         return len(done)
+
+    async def _publish_pipelined(self) -> int:
+        """The single relay of a database: while one batch waits for its PubAcks, the next is read
+        and the previous one deleted, so the database and NATS work side by side."""
+        table = self.outbox.table
+        total = 0
+        deletable: int | None = None  # highest seq acknowledged but not yet deleted
+
+        async def delete_acknowledged() -> None:
+            async with self.sessions() as session, session.begin():
+                await session.execute(delete(table).where(table.c.seq <= deletable))
+
+        async with self.sessions() as session:
+            rows = (await session.execute(self._select())).all()
+        while rows:
+            batch = await self.publisher.send(self._messages(rows))
+            if deletable is not None:
+                await delete_acknowledged()
+            next_rows = []
+            if len(rows) == self.batch_size:
+                async with self.sessions() as session:
+                    next_rows = (await session.execute(self._select().where(table.c.seq > rows[-1].seq))).all()
+            acked = _acked_prefix(await batch.wait(self.ack_timeout))
+            total += acked
+            OUTBOX_PUBLISHED.labels(self.outbox.service).inc(acked)
+            if acked:
+                deletable = rows[acked - 1].seq
+            if acked < len(rows):
+                log.warning("outbox relay: %d of %d events acknowledged", acked, len(rows))
+                break  # keep order: the rest is published again (de-duplicated by Nats-Msg-Id)
+            rows = next_rows
+        if deletable is not None:
+            await delete_acknowledged()
+        return total
+
+    def _messages(self, rows) -> list[tuple[str, bytes, dict[str, str]]]:
+        return [
+            (
+                self.topology.subject(row.subject),
+                row.payload,
+                {"Nats-Msg-Id": row.event_id, "Nats-Expected-Stream": self.topology.stream_for_subject(row.subject)},
+            )
+            for row in rows
+        ]
 
     async def _publish(self, rows) -> list[int]:
         """Publish rows in order; return the seqs of the acknowledged prefix."""
         if not rows:
             return []
-        acked_flags = await self.publisher.publish(
-            [
-                (
-                    self.topology.subject(row.subject),
-                    row.payload,
-                    {"Nats-Msg-Id": row.event_id, "Nats-Expected-Stream": self.topology.stream_for_subject(row.subject)},
-                )
-                for row in rows
-            ],
-            timeout=self.ack_timeout,
-        )
-        acked = []
-        for row, ok in zip(rows, acked_flags):
-            if not ok:
-                break  # keep order: the rest is published again (de-duplicated by Nats-Msg-Id)
-            acked.append(row.seq)
-        if len(acked) < len(rows):
-            log.warning("outbox relay: %d of %d events acknowledged", len(acked), len(rows))
-        return acked
+        acked = _acked_prefix(await self.publisher.publish(self._messages(rows), timeout=self.ack_timeout))
+        if acked < len(rows):
+            log.warning("outbox relay: %d of %d events acknowledged", acked, len(rows))
+        return [row.seq for row in rows[:acked]]
+
+
+def _acked_prefix(flags: list[bool]) -> int:
+    """How many messages from the start were acknowledged without a gap."""
+    for index, ok in enumerate(flags):
+        if not ok:
+            return index
+    return len(flags)
 
 
 class PipelinedPublisher:
@@ -207,24 +241,25 @@ class PipelinedPublisher:
         self._counter = 0
 
     async def publish(self, messages: list[tuple[str, bytes, dict[str, str]]], *, timeout: float) -> list[bool]:
+        return await (await self.send(messages)).wait(timeout)
+
+    async def send(self, messages: list[tuple[str, bytes, dict[str, str]]]) -> _Batch:
+        """Send every message now; `await batch.wait(timeout)` gives which were acknowledged."""
         if self._prefix is None:
             prefix = self.nc.new_inbox()
             await self.nc.subscribe(f"{prefix}.*.*", cb=self._on_reply, pending_msgs_limit=1_000_000, pending_bytes_limit=-1)
             self._prefix = prefix
         self._counter += 1
         batch_id = str(self._counter)
-        batch = _Batch(len(messages))
+        batch = _Batch(len(messages), lambda: self._batches.pop(batch_id, None))
         self._batches[batch_id] = batch
         try:
             for index, (subject, payload, headers) in enumerate(messages):
                 await self.nc.publish(subject, payload, reply=f"{self._prefix}.{batch_id}.{index}", headers=headers)
-            if messages:
-                await asyncio.wait_for(batch.done.wait(), timeout)
-        except TimeoutError:
-            pass
-        finally:
-            del self._batches[batch_id]
-        return batch.acked
+        except BaseException:
+            batch.forget()
+            raise
+        return batch
 
     async def _on_reply(self, msg) -> None:
         _, batch_id, index = msg.subject.rsplit(".", 2)
@@ -239,9 +274,21 @@ class PipelinedPublisher:
 
 
 class _Batch:
-    __slots__ = ("acked", "remaining", "done")
+    __slots__ = ("acked", "remaining", "done", "forget")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, forget) -> None:
         self.acked = [False] * size
         self.remaining = size
         self.done = asyncio.Event()
+        if size == 0:
+            self.done.set()
+        self.forget = forget
+
+    async def wait(self, timeout: float) -> list[bool]:
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self.forget()  # late answers are ignored: unacknowledged rows are published again
+        return self.acked
