@@ -16,6 +16,7 @@ import pytest
 
 from services.registration.app import build_app
 from tests.helpers import eventually
+from tests.integration.registration.conftest import registration_pg, settings  # noqa: F401 - one reused database on PostgreSQL
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ADMIN = {"Authorization": "Bearer test-admin-token"}
