@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -251,6 +252,7 @@ async def main() -> dict:
         except subprocess.TimeoutExpired:
             service.kill()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
     trivial_rps = len(trivial.latencies["trivial"]) / t_trivial
     write_rps = len(mix.latencies["write"]) / t_mix
