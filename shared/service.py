@@ -105,9 +105,11 @@ class Runtime:
             await hook(self)
         if self._lag_task:
             self._lag_task.cancel()
-        await self.broker.stop()  # in-flight handlers finish (graceful_timeout)
+        for subscriber in self.broker.subscribers:
+            await subscriber.stop()  # in-flight handlers finish (graceful_timeout)
         if self.relay:
-            await self.relay.stop()
+            await self.relay.stop()  # publishes what handlers and requests left, while NATS is still connected
+        await self.broker.stop()
         await self.engine.dispose()
 
     async def health(self) -> dict[str, str]:

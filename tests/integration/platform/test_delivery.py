@@ -115,8 +115,10 @@ async def test_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        assert process.stdout.readline().strip() == b"ready"
-        return process
+        for line in process.stdout:  # wait until its consumer is subscribed
+            if line.strip() == b"ready":
+                return process
+        raise AssertionError(f"counter consumer exited with {process.wait()}")
 
     first = spawn()
     try:
@@ -125,7 +127,7 @@ async def test_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
         first.kill()  # SIGKILL: no graceful shutdown, messages in flight are not acked
         first.wait()
     partial, _ = await counter.read(engine)
-    assert partial < events
+    assert partial < events, "the consumer was not killed mid-way; nothing proven"
     second = spawn()
     try:
         await eventually(lambda: _total_is(engine, events), timeout=60)
@@ -134,7 +136,7 @@ async def test_consumer_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
         second.terminate()
         second.wait()
     total, times = await counter.read(engine)
-    assert total == events and len(times) == events and set(times.values()) == {1}
+    assert (total, len(times), set(times.values())) == (events, events, {1})
     await engine.dispose()
 
 
