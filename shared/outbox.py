@@ -89,6 +89,7 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         ack_timeout: float = 5.0,
         skip_locked: bool = False,
+        gather_s: float = 0.01,
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
@@ -98,6 +99,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.ack_timeout = ack_timeout
         self.skip_locked = skip_locked
+        self.gather_s = gather_s
         self._task: asyncio.Task | None = None
         self._stopping = False
 
@@ -127,6 +129,9 @@ class OutboxRelay:
                 OUTBOX_PENDING.labels(self.outbox.service).set(await self._safe_pending())
             try:
                 await asyncio.wait_for(self.outbox.wakeup.wait(), self.poll_interval)
+                # Woken by a commit: let a few more commits gather, so a busy service's relay reads
+                # and deletes batches instead of one row per request on the shared connection.
+                await asyncio.sleep(self.gather_s)
             except TimeoutError:
                 pass
             self.outbox.wakeup.clear()
