@@ -227,6 +227,14 @@ async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js
         assert due["response_rate"] == 0.25 and due["phase"] == "pre" and set(due) == {
             "programme_id", "school_id", "phase", "response_rate", "closes_at"}
 
+        async def results_event():
+            found = await surveys_events(js, topology)
+            return [e["data"] for e in found if e["type"] == "nl.vhto.girlsday.surveys.results.updated.v1"
+                    and e["data"]["effects"]]
+        small = (await eventually(results_event))[-1]  # three responses: nothing shown on its own
+        assert small["invited"] == {} and small["responded"] == {} and small["paired"] == 0
+        assert all(effect == {"suppressed": "fewer than 10 responses"} for effect in small["effects"].values())
+
         page = await client.get("/leraar/gd-2027/12AB", params={"key": key})
         assert page.status_code == 200 and 'id="reminder-pre"' in page.text and "Herinnering" in page.text
         png = await client.get(f"/api/v1/teacher/gd-2027/12AB/qr/{tokens(overview, 'pre')['pup-05']}.png",
