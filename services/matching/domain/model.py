@@ -1,0 +1,157 @@
+"""The allocation model: plain values the engine works on. No I/O, no framework."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+EARTH_RADIUS_KM = 6371.0088
+
+# Objective weights of group mode, in priority order. One more pupil placed outweighs any number of
+# splits, ranks and kilometres a realistic instance can have; one split fewer outweighs any rank and
+# distance change of one group; one rank step per pupil outweighs 100 km per pupil.
+W_PLACED = 1_000_000.0  # per pupil
+W_SPLIT = 100_000.0  # per extra part
+W_RANK = 100.0  # per pupil per rank step
+W_KM = 1.0  # per pupil per km
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: str
+    capacity: int
+    lat: float
+    lon: float
+    levels: frozenset[str] = frozenset()  # empty: every level
+    min_age: int | None = None
+    max_age: int | None = None
+    slot: str | None = None  # an opaque time-slot key
+    company_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: str
+    pupils: int
+    lat: float
+    lon: float
+    level: str = ""
+    min_age: int | None = None
+    max_age: int | None = None
+    slots: frozenset[str] | None = None  # None: any slot
+    max_travel_km: float | None = None  # None: no limit
+    max_parts: int = 1  # 1: the group must go whole
+    min_part_size: int = 1
+    preferences: tuple[str, ...] = ()  # activity ids, best first
+    school_id: str = ""
+    pupil_refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pupil:
+    id: str
+    lat: float
+    lon: float
+    preferences: tuple[str, ...]  # activity ids, best first
+    group_id: str = ""
+    school_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One placement: (part of) a group at an activity."""
+
+    group_id: str
+    activity_id: str
+    pupils: int
+    distance_km: float
+    rank: int | None  # 0 = first choice; None = not among the preferences (or mixed)
+    pupil_refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    placed_pupils: int
+    unplaced_pupils: int
+    placed_ratio: float
+    first_choice_ratio: float | None
+    splits: int
+    mean_distance_km: float | None
+    max_distance_km: float | None
+    blocking_pairs: int | None = None
+    objective: float | None = None
+    bound: float | None = None
+    optimality_gap: float | None = None  # (objective - bound) / objective, costs minimised
+    placed_gap: float | None = None  # pupils the bound could still place, as share of the bound
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class Allocation:
+    """The result of a run. Parts, waiting list and assignment are materialised on first use, so a
+    national-scale run does not pay for Python objects nobody reads."""
+
+    def __init__(self, mode: str, quality: Quality, seed: int, parameters: dict,
+                 build: Callable[[], tuple[tuple[Part, ...], dict[str, str], dict[str, str]]]):  # fmt: skip
+        self.mode = mode  # "groups" | "individual"
+        self.quality = quality
+        self.seed = seed
+        self.parameters = parameters
+        self._build = build
+
+    @cached_property
+    def _built(self) -> tuple[tuple[Part, ...], dict[str, str], dict[str, str]]:
+        return self._build()
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return self._built[0]
+
+    @property
+    def waitlist(self) -> dict[str, str]:
+        """Group (group mode) or pupil (individual mode) id -> why it is not placed."""
+        return self._built[1]
+
+    @property
+    def assignment(self) -> dict[str, str]:
+        """Individual mode: pupil id -> activity id."""
+        return self._built[2]
+
+    def by_group(self) -> dict[str, list[Part]]:
+        out: dict[str, list[Part]] = {}
+        for p in self.parts:
+            out.setdefault(p.group_id, []).append(p)
+        return out
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Vectorised great-circle distance; arguments broadcast like numpy arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, h)))
+
+
+def unsuitability(group: Group, activity: Activity, distance_km: float) -> str | None:
+    """Why an activity cannot take a group, or None when it can (ignoring capacity)."""
+    if activity.capacity <= 0:
+        return "cancelled or without places"
+    if activity.levels and group.level not in activity.levels:
+        return f"not for level {group.level}"
+    if activity.min_age is not None and group.min_age is not None and group.min_age < activity.min_age:
+        return f"for ages {activity.min_age} and up"
+    if activity.max_age is not None and group.max_age is not None and group.max_age > activity.max_age:
+        return f"for ages up to {activity.max_age}"
+    if group.slots is not None and activity.slot not in group.slots:
+        return "at a time the group is not available"
+    if group.max_travel_km is not None and distance_km > group.max_travel_km:
+        return f"{distance_km:.0f} km away, beyond the travel limit of {group.max_travel_km:.0f} km"
+    if group.pupils > activity.capacity and group.max_parts == 1:
+        return f"{activity.capacity} places, fewer than the group's {group.pupils} pupils"
+    if activity.capacity < group.min_part_size:
+        return f"{activity.capacity} places, fewer than the smallest allowed part"
+    return None

@@ -1,0 +1,90 @@
+from collections import defaultdict
+
+from hypothesis import given, settings
+
+from services.matching.domain import Activity, Group, allocate_groups
+from services.matching.domain.model import unsuitability
+
+from .strategies import group_instances, km
+
+
+def check_group_allocation(groups, acts, result):
+    """Independent checks of every hard rule of group mode."""
+    by_act = {a.id: a for a in acts}
+    used = defaultdict(int)
+    parts = result.by_group()
+    for g in groups:
+        mine = parts.get(g.id, [])
+        assert (g.id in result.waitlist) == (not mine), "a group is either placed or on the waiting list"
+        if not mine:
+            continue
+        assert sum(p.pupils for p in mine) == g.pupils, "a group is placed whole, never in part"
+        assert len(mine) <= g.max_parts
+        assert len({p.activity_id for p in mine}) == len(mine)
+        if len(mine) > 1:
+            assert all(p.pupils >= g.min_part_size for p in mine)
+        for p in mine:
+            a = by_act[p.activity_id]
+            assert unsuitability(g, a, km(g.lat, g.lon, a.lat, a.lon)) is None
+            used[a.id] += p.pupils
+    for aid, n in used.items():
+        assert n <= by_act[aid].capacity, "capacity is never exceeded"
+
+
+@settings(max_examples=150, deadline=None)
+@given(group_instances())
+def test_random_instances_respect_capacity_levels_ages_slots_travel_and_split_rules(instance):
+    groups, acts = instance
+    check_group_allocation(groups, acts, allocate_groups(groups, acts, seed=7))
+
+
+@settings(max_examples=40, deadline=None)
+@given(group_instances())
+def test_the_same_seed_gives_the_same_allocation(instance):
+    groups, acts = instance
+    first, again = allocate_groups(groups, acts, seed=3), allocate_groups(groups, acts, seed=3)
+    assert first.parts == again.parts and first.waitlist == again.waitlist
+
+
+def test_group_larger_than_any_activity_is_split_into_allowed_parts():
+    acts = [Activity("a", 15, 52.0, 5.0), Activity("b", 15, 52.01, 5.0), Activity("c", 15, 52.02, 5.0)]
+    group = Group("g", 28, 52.0, 5.0, max_parts=2, min_part_size=10)
+    result = allocate_groups([group], acts)
+    assert sorted(p.pupils for p in result.parts) == [13, 15]
+    assert result.quality.splits == 1 and result.quality.placed_ratio == 1.0
+
+
+def test_group_that_must_stay_whole_is_not_split_but_waitlisted():
+    acts = [Activity("a", 15, 52.0, 5.0), Activity("b", 15, 52.01, 5.0)]
+    result = allocate_groups([Group("g", 28, 52.0, 5.0)], acts)
+    assert result.parts == () and "no suitable activity" in result.waitlist["g"]
+
+
+def test_group_gets_its_first_choice_when_it_has_room():
+    acts = [Activity("near", 30, 52.0, 5.0), Activity("liked", 30, 52.2, 5.0)]
+    result = allocate_groups([Group("g", 20, 52.0, 5.0, preferences=("liked",))], acts)
+    assert [(p.activity_id, p.rank) for p in result.parts] == [("liked", 0)]
+    assert result.quality.first_choice_ratio == 1.0
+
+
+def test_group_without_a_suitable_activity_is_reported_with_the_reason_not_an_exception():
+    acts = [Activity("far", 30, 53.4, 6.9, frozenset({"vo"}))]
+    result = allocate_groups([Group("g", 20, 51.0, 3.6, level="po", max_travel_km=30)], acts)
+    assert result.parts == ()
+    assert result.waitlist["g"] == "no suitable activity: 1 not for level po"
+
+
+def test_groups_closer_to_a_full_activity_are_not_pushed_out_by_farther_ones():
+    acts = [Activity("a", 20, 52.0, 5.0), Activity("b", 20, 52.3, 5.0)]
+    near = Group("near", 20, 52.0, 5.0, max_travel_km=20)  # only "a" is within reach
+    far = Group("far", 20, 52.15, 5.0, max_travel_km=40)
+    result = allocate_groups([far, near], acts)
+    assert {p.group_id: p.activity_id for p in result.parts} == {"near": "a", "far": "b"}
+
+
+def test_run_reports_its_gap_against_the_lp_bound():
+    acts = [Activity(f"a{i}", 25, 52.0 + i / 50, 5.0) for i in range(5)]
+    groups = [Group(f"g{i}", 20, 52.0 + i / 40, 5.0, max_travel_km=50) for i in range(5)]
+    q = allocate_groups(groups, acts).quality
+    assert q.placed_ratio == 1.0 and q.bound is not None
+    assert q.bound <= q.objective and 0 <= q.optimality_gap < 0.1 and q.placed_gap == 0
