@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from .api import Ctx, Id, teacher
+from .api import Ctx, Id
 from .domain.questionnaire import InvalidAnswers
 from .domain.rules import AMSTERDAM
 from .submissions import SurveyRefused, open_survey, submit
@@ -34,6 +34,8 @@ TEXT = {
                              "Omdat je jonger bent dan 16 jaar, moet een ouder of verzorger eerst toestemming geven. "
                              "Vraag je docent ernaar. Er is niets van jou opgeslagen."),
         "thanks": ("Bedankt!", "Je antwoorden zijn goed ontvangen. Je kunt dit venster nu sluiten."),
+        "teacher_link_invalid": ("Deze docentenlink klopt niet",
+                                 "Gebruik de volledige link uit de e-mail van VHTO, of vraag VHTO om een nieuwe link."),
         "invalid": "Nog niet alle antwoorden kloppen. Bekijk de vragen hieronder.",
         "required": "verplicht", "optional": "mag je leeg laten", "send": "Versturen",
         "other_language": "English", "problem_title": "Er ging iets mis",
@@ -51,6 +53,8 @@ TEXT = {
                              "Because you are under 16, a parent or guardian must give permission first. "
                              "Please ask your teacher. Nothing about you has been saved."),
         "thanks": ("Thank you!", "Your answers have been received. You can close this window now."),
+        "teacher_link_invalid": ("This teacher link is not valid",
+                                 "Use the whole link from VHTO's e-mail, or ask VHTO for a new link."),
         "invalid": "Some answers are not right yet. Please look at the questions below.",
         "required": "required", "optional": "optional", "send": "Send",
         "other_language": "Nederlands", "problem_title": "Something went wrong",
@@ -103,9 +107,11 @@ async def survey_submit(request: Request, token: str, ctx: Ctx, lang: Lang = "nl
         "lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": "thanks"}, status_code=201)
 
 
-@router.get("/leraar/{programme_id}/{school_id}", response_class=HTMLResponse, dependencies=[Depends(teacher)])
+@router.get("/leraar/{programme_id}/{school_id}", response_class=HTMLResponse)
 async def teacher_page(request: Request, programme_id: Id, school_id: Id, ctx: Ctx,
-                       key: Annotated[str, Query(max_length=64)], lang: Lang = "nl"):
+                       key: Annotated[str | None, Query(max_length=64)] = None, lang: Lang = "nl"):
+    if not ctx.keys.valid(programme_id, school_id, key):
+        return _message(request, lang, "teacher_link_invalid", 403)
     overview = await school_overview(ctx, programme_id, school_id)
     return templates.TemplateResponse(request, "teacher.html", {
         "lang": lang, "o": overview, "key": key, "when": lambda iso: _when_iso(iso, lang)})

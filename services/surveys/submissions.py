@@ -7,6 +7,7 @@ needs no "edit" state in the pupil pages.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from .refusals import SurveyRefused
 from .writer import Decide, ResponseWriter
 
 _parsed: dict[str, Questionnaire] = {}
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,15 @@ async def check(session: AsyncSession | AsyncConnection, row: Any, token: str, p
     return OpenSurvey(token, row.phase, row.programme_id, questionnaire, window)
 
 
+def well_formed(token: str) -> bool:
+    return TOKEN_SHAPE.fullmatch(token) is not None
+
+
 async def open_survey(engine: AsyncEngine, token: str, policy: WindowPolicy, now: datetime) -> OpenSurvey:
+    if not well_formed(token):
+        raise SurveyRefused(404, "unknown_token")
     async with engine.connect() as connection:  # a plain connection: cheaper than a session for one read
-        row = await store.invitation_for_response(connection, token) if 16 <= len(token) <= 64 else None
+        row = await store.invitation_for_response(connection, token)
         return await check(connection, row, token, policy, now)
 
 
@@ -99,4 +107,6 @@ def decider(policy: WindowPolicy) -> Decide:
 
 async def submit(writer: ResponseWriter, token: str, answers: Any, now: datetime) -> str:
     """Check and store one response with its event (group-committed); raise SurveyRefused or InvalidAnswers."""
+    if not well_formed(token):
+        raise SurveyRefused(404, "unknown_token")
     return await writer.write(token, answers, now)

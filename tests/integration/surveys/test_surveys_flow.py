@@ -237,6 +237,8 @@ async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js
 
         page = await client.get("/leraar/gd-2027/12AB", params={"key": key})
         assert page.status_code == 200 and 'id="reminder-pre"' in page.text and "Herinnering" in page.text
+        wrong = await client.get("/leraar/gd-2027/12AB", params={"key": "0" * 32})
+        assert wrong.status_code == 403 and "Deze docentenlink klopt niet" in wrong.text
         png = await client.get(f"/api/v1/teacher/gd-2027/12AB/qr/{tokens(overview, 'pre')['pup-05']}.png",
                                params={"key": key})
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
@@ -264,3 +266,5 @@ async def test_pupil_pages_speak_dutch_first_and_explain_every_refusal(settings,
         assert "toestemming" in (await client.get(f"/s/{pre['pup-11']}")).text
         assert "nog niet open" in (await client.get(f"/s/{post['pup-04']}")).text
         assert "kennen we niet" in (await client.get("/s/unknown-token-0000000000")).text
+        strange = await client.post("/s/%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00%00", data={"x": "\x00"})
+        assert strange.status_code == 404 and "kennen we niet" in strange.text
