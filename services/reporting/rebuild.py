@@ -82,7 +82,7 @@ async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
         while seq < last:
             try:
                 messages = await sub.fetch(batch, timeout=2.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises either its own or asyncio's
                 break  # messages deleted from the stream meanwhile (limits); nothing more to read
             for msg in messages:
                 seq = msg.metadata.sequence.stream

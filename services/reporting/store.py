@@ -143,39 +143,47 @@ def _province(column):
 
 
 def _group_cells(programme_id: str):
-    """Per active group: pupils, pupils placed (active placements), parts, waitlisted, school."""
-    placed = (
-        select(PL.c.group_id, func.sum(PL.c.pupil_count).label("placed"), func.count().label("parts"))
-        .where(PL.c.programme_id == programme_id, PL.c.status == "assigned")
-        .group_by(PL.c.group_id).subquery()
-    )
-    waiting = select(W.c.group_id).where(W.c.programme_id == programme_id).subquery()
-    n_placed = func.coalesce(placed.c.placed, 0)
-    is_placed = n_placed > 0
-    province, level = _province(S.c.province).label("province"), _province(S.c.level).label("level")
-    cells = (
+    """Per (province, level): active groups, pupils, pupils placed (active placements), parts, waitlist.
+
+    Per-group figures come from correlated lookups on indexed columns (placement.group_id, the
+    waitlist's primary key), which stays fast on both databases at national scale.
+    """
+    mine = and_(PL.c.group_id == G.c.id, PL.c.status == "assigned")  # group ids are unique
+    placed = select(func.coalesce(func.sum(PL.c.pupil_count), 0)).where(mine).scalar_subquery()
+    parts = select(func.count()).where(mine).scalar_subquery()
+    per_group = (
         select(
-            province, level,
-            func.count(distinct(G.c.school_id)).label("schools"),
-            func.count().label("groups"),
-            func.sum(G.c.pupil_count).label("pupils"),
-            func.sum(case((n_placed >= G.c.pupil_count, G.c.pupil_count), else_=n_placed)).label("placed_pupils"),
-            func.sum(case((n_placed >= G.c.pupil_count, 0), else_=G.c.pupil_count - n_placed)).label("unplaced_pupils"),
-            func.sum(case((is_placed, 1), else_=0)).label("placed_groups"),
-            func.sum(case((is_placed, 0), else_=1)).label("unplaced_groups"),
-            func.sum(case((and_(~is_placed, waiting.c.group_id.is_not(None)), 1), else_=0)).label("waitlisted_groups"),
-            func.sum(case((and_(~is_placed, waiting.c.group_id.is_not(None)), G.c.pupil_count), else_=0)).label("waitlisted_pupils"),
-            func.sum(case((func.coalesce(placed.c.parts, 0) >= 2, 1), else_=0)).label("split_groups"),
-            func.sum(func.coalesce(placed.c.parts, 0)).label("placements"),
+            G.c.school_id, G.c.pupil_count.label("pupils"), placed.label("placed"), parts.label("parts"),
+            case((W.c.id.is_(None), 0), else_=1).label("waiting"),
+            _province(S.c.province).label("province"), _province(S.c.level).label("level"),
         )
         .select_from(G)
-        .outerjoin(placed, placed.c.group_id == G.c.id)
-        .outerjoin(waiting, waiting.c.group_id == G.c.id)
+        .outerjoin(W, W.c.id == literal(f"{programme_id}:") + G.c.id)
         .outerjoin(S, S.c.id == G.c.school_id)
         .where(G.c.programme_id == programme_id, G.c.status == "active")
-        .group_by(province, level)
+        .cte("per_group")
+        .prefix_with("MATERIALIZED")  # else each use of placed/parts re-runs its lookup
     )
-    return cells
+    g = per_group.c
+    is_placed = g.placed > 0
+    waitlisted = and_(~is_placed, g.waiting == 1)
+    return (
+        select(
+            g.province, g.level,
+            func.count(distinct(g.school_id)).label("schools"),
+            func.count().label("groups"),
+            func.sum(g.pupils).label("pupils"),
+            func.sum(case((g.placed >= g.pupils, g.pupils), else_=g.placed)).label("placed_pupils"),
+            func.sum(case((g.placed >= g.pupils, 0), else_=g.pupils - g.placed)).label("unplaced_pupils"),
+            func.sum(case((is_placed, 1), else_=0)).label("placed_groups"),
+            func.sum(case((is_placed, 0), else_=1)).label("unplaced_groups"),
+            func.sum(case((waitlisted, 1), else_=0)).label("waitlisted_groups"),
+            func.sum(case((waitlisted, g.pupils), else_=0)).label("waitlisted_pupils"),
+            func.sum(case((g.parts >= 2, 1), else_=0)).label("split_groups"),
+            func.sum(g.parts).label("placements"),
+        )
+        .group_by(g.province, g.level)
+    )
 
 
 def _distance_cells(programme_id: str):

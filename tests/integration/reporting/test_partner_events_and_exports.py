@@ -174,3 +174,34 @@ async def test_the_dashboard_is_dutch_first_with_english_available(start_service
     assert data["effects"] == [{"item": "interest", "label": "interest", "pre": 2.5, "post": 3.1}]
     assert chart.status_code == 200 and "Chart.js v4" in chart.text[:200]
     assert "girlsday_reporting_events_projected_total" in metrics
+
+
+async def test_the_example_partner_client_catches_up_after_downtime(settings, js, topology, nats_url):
+    from examples.partner_client import follow
+
+    async def follow_once(seen):
+        return await follow(nats_url, "partner-demo", stream=topology.stream("REPORTING"),
+                            namespace=topology.namespace, on_kpis=seen.append, once=True)
+
+    first, second = [], []
+    async with running(build_app(settings, FAST)):
+        for event in edition_events():
+            await publish(js, topology, event)
+        await eventually(lambda: _programme_kpis_published(js, topology, 1), timeout=15)
+        assert await follow_once(first) >= 1
+        # the partner is away while more registrations come in
+        for event in _small_province_events():
+            await publish(js, topology, event)
+        await eventually(lambda: _programme_kpis_published(js, topology, len(first) + 1, after=first), timeout=15)
+    await follow_once(second)
+    assert second, "the partner missed what was published while it was away"
+    assert second[-1]["data"]["figures"]["pupils_registered"] == 79
+    assert {e["id"] for e in first}.isdisjoint({e["id"] for e in second})
+
+
+async def _programme_kpis_published(js, topology, n, after=()):
+    info = await js.stream_info(topology.stream("REPORTING"))
+    if info.state.messages < n:
+        return False
+    last = await js.get_last_msg(topology.stream("REPORTING"), topology.subject(f"reporting.public.{P}.kpi.updated"))
+    return json.loads(last.data)["data"]["figures"]["pupils_registered"] == 79 if after else True
