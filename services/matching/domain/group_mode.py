@@ -23,7 +23,7 @@ from .model import (
 )  # fmt: skip
 
 BIG = 1e9
-EJECTION_BUDGET = 20_000  # moves tried per waitlisted group before giving up on it
+EJECTION_BUDGET = 5_000  # moves tried per waitlisted group before giving up on it
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
 

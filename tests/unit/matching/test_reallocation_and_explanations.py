@@ -1,0 +1,96 @@
+from dataclasses import replace
+
+from hypothesis import given, settings
+
+from services.matching.domain import Activity, Group, Pupil, allocate_groups, allocate_pupils
+from services.matching.domain.digest import inputs_digest
+from services.matching.domain.explain import explain_group, explain_pupil
+from services.matching.domain.reallocate import reallocate_groups, reallocate_pupils
+
+from .strategies import group_instances
+from .test_group_mode import check_group_allocation
+
+
+class _Result:
+    def __init__(self, parts, waitlist):
+        self.parts, self.waitlist = parts, waitlist
+
+    def by_group(self):
+        out = {}
+        for p in self.parts:
+            out.setdefault(p.group_id, []).append(p)
+        return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(group_instances())
+def test_cancelling_an_activity_leaves_every_unaffected_placement_unchanged(instance):
+    groups, acts = instance
+    first = allocate_groups(groups, acts, seed=1)
+    if not first.parts:
+        return
+    gone = first.parts[0].activity_id
+    now = [replace(a, capacity=0) if a.id == gone else a for a in acts]
+    changes = reallocate_groups(groups, now, list(first.parts), first.waitlist, seed=1)
+    affected = {p.group_id for p in first.parts if p.activity_id == gone}
+    unaffected = [p for p in first.parts if p.group_id not in affected]
+    assert set(unaffected) <= set(changes.parts)
+    assert {p.group_id for p, _ in changes.cancelled} == affected
+    assert not any(p.activity_id == gone for p in changes.parts)
+    check_group_allocation(groups, now, _Result(changes.parts, changes.waitlist))
+
+
+def test_withdrawn_group_frees_places_for_the_waiting_list_and_only_changes_are_returned():
+    acts = [Activity("a", 20, 52.0, 5.0)]
+    placed, waiting = Group("placed", 20, 52.0, 5.0), Group("waiting", 15, 52.01, 5.0)
+    first = allocate_groups([placed, waiting], acts)
+    assert first.waitlist == {"waiting": "every suitable activity is full"}
+    changes = reallocate_groups([waiting], acts, list(first.parts), first.waitlist)
+    assert [(p.group_id, r) for p, r in changes.cancelled] == [("placed", "withdrawn")]
+    assert [p.group_id for p in changes.assigned] == ["waiting"] and changes.waitlisted == {}
+
+
+def test_reduced_capacity_sends_the_farthest_group_away_first():
+    acts = [Activity("a", 40, 52.0, 5.0), Activity("b", 40, 52.2, 5.0)]
+    near, far = Group("near", 20, 52.0, 5.0), Group("far", 20, 52.05, 5.0)
+    first = allocate_groups([near, far], acts)
+    assert {p.activity_id for p in first.parts} == {"a"}
+    changes = reallocate_groups([near, far], [replace(acts[0], capacity=25), acts[1]], list(first.parts), {})
+    assert [(p.group_id, r) for p, r in changes.cancelled] == [("far", "capacity reduced")]
+    assert [(p.group_id, p.activity_id) for p in changes.assigned] == [("far", "b")]
+
+
+def test_individual_reallocation_keeps_pupils_whose_activity_stays():
+    acts = [Activity("a", 1, 52.0, 5.0), Activity("b", 1, 52.1, 5.0), Activity("c", 1, 52.2, 5.0)]
+    pupils = [Pupil("p1", 52.0, 5.0, ("a", "c")), Pupil("p2", 52.1, 5.0, ("b", "c"))]
+    first = allocate_pupils(pupils, acts)
+    prev = [replace(p, group_id=ref) for p in first.parts for ref in p.pupil_refs]
+    changes = reallocate_pupils(pupils, [acts[0], replace(acts[1], capacity=0), acts[2]], prev, {})
+    assert [p.group_id for p, _ in changes.cancelled] == ["p2"]
+    assert {(p.group_id, p.activity_id) for p in changes.parts} == {("p1", "a"), ("p2", "c")}
+
+
+def test_explanation_says_the_first_choice_was_full_with_closer_groups():
+    acts = [Activity("popular", 20, 52.0, 5.0), Activity("other", 20, 52.3, 5.0)]
+    near = Group("near", 20, 52.0, 5.0, preferences=("popular",), school_id="s1", max_travel_km=10)
+    far = Group("far", 20, 52.1, 5.0, preferences=("popular",), school_id="s2")
+    result = allocate_groups([near, far], acts)
+    text = explain_group(far, acts, [near, far], list(result.parts), result.waitlist)
+    assert text["placed"][0]["activity_id"] == "other"
+    assert "full with groups closer to the company" in text["why_not_first_choice"]
+    assert [o["activity_id"] for o in text["options"]] == ["popular", "other"]
+
+
+def test_pupil_explanation_names_the_distance_band_rule():
+    acts = [Activity("lab", 1, 52.0, 5.0), Activity("zoo", 5, 52.0, 5.1)]
+    pupils = [Pupil("near", 52.0, 5.0, ("lab",)), Pupil("far", 52.5, 5.0, ("lab", "zoo"))]
+    result = allocate_pupils(pupils, acts)
+    text = explain_pupil(pupils[1], acts, result, 10.0)
+    assert text["activity_id"] == "zoo" and "closer by" in text["why_not_first_choice"]
+
+
+def test_digest_changes_with_the_seed_and_not_with_input_order():
+    acts = [Activity("a", 20, 52.0, 5.0), Activity("b", 20, 52.1, 5.0)]
+    groups = [Group("g", 10, 52.0, 5.0)]
+    assert inputs_digest(groups, acts, 1, {}) == inputs_digest(groups, acts[::-1], 1, {})
+    assert inputs_digest(groups, acts, 1, {}) != inputs_digest(groups, acts, 2, {})
