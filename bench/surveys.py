@@ -1,6 +1,6 @@
 """Surveys under load: 9,500 pupils answer pre and post from about 50 concurrent clients.
 
-    .venv/bin/python bench/surveys.py [--pupils 9500] [--clients 50] [--database-url URL]
+    .venv/bin/python bench/surveys.py [--pupils 9500] [--clients 50] [--database-url URL [--replicas N]]
 
 Starts its own nats-server and the surveys service as a separate process (uvicorn, one worker),
 feeds it programme, group and placement events, collects every token through the teacher API,
@@ -123,7 +123,7 @@ def answers(rng: random.Random, phase: str) -> dict:
     return chosen
 
 
-async def load(base: str, jobs: list[tuple[str, str]], clients: int) -> tuple[list[float], float, int, int]:
+async def load(bases: list[str], jobs: list[tuple[str, str]], clients: int) -> tuple[list[float], float, int, int]:
     queue: asyncio.Queue = asyncio.Queue()
     rng = random.Random(7)
     for job in jobs:
@@ -151,7 +151,7 @@ async def load(base: str, jobs: list[tuple[str, str]], clients: int) -> tuple[li
     # one connection per client, as 50 pupils' phones would have; one shared pool of 50 connections
     # costs httpx more CPU than the service spends answering
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    https = [httpx.AsyncClient(base_url=base, limits=limits, timeout=60) for _ in range(clients)]
+    https = [httpx.AsyncClient(base_url=bases[n % len(bases)], limits=limits, timeout=60) for n in range(clients)]
     try:
         started = time.perf_counter()
         await asyncio.gather(*(client(http) for http in https))
@@ -162,35 +162,48 @@ async def load(base: str, jobs: list[tuple[str, str]], clients: int) -> tuple[li
     return latencies, elapsed, errors, retries
 
 
+async def wait_healthy(base: str, service: subprocess.Popen, tmp: Path) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        for _ in range(600):
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if service.poll() is not None:
+                raise SystemExit(f"surveys service stopped; see the logs in {tmp}")
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"surveys service not healthy after 60 s; see the logs in {tmp}")
+
+
 async def main(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-surveys-"))
     server = start_nats(tmp / "nats")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     topology = Topology(namespace)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
-    env.update(GIRLSDAY_NATS_URL=server.url, GIRLSDAY_NAMESPACE=namespace, GIRLSDAY_DATA_DIR=str(tmp / "var"),
-               GIRLSDAY_SURVEYS_PORT=str(port), GIRLSDAY_ADMIN_TOKEN="bench-admin", GIRLSDAY_LOG_LEVEL="WARNING")
-    if args.database_url:
-        env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
-    log_file = open(tmp / "surveys.log", "wb")  # a pipe nobody reads would block the service once full
-    service = subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env, cwd=Path(__file__).resolve().parent.parent,
-                               stdout=log_file, stderr=subprocess.STDOUT)
+    if args.replicas > 1 and not args.database_url:
+        raise SystemExit("several replicas need PostgreSQL (--database-url)")
+    ports = [free_port() for _ in range(args.replicas)]
+    services = []
+    for n, port in enumerate(ports):  # replicas share the database, the namespace and the durable consumers
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
+        env.update(GIRLSDAY_NATS_URL=server.url, GIRLSDAY_NAMESPACE=namespace, GIRLSDAY_DATA_DIR=str(tmp / "var"),
+                   GIRLSDAY_SURVEYS_PORT=str(port), GIRLSDAY_ADMIN_TOKEN="bench-admin", GIRLSDAY_LOG_LEVEL="WARNING")
+        if args.database_url:
+            env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
+        log_file = open(tmp / f"surveys-{n}.log", "wb")  # a pipe nobody reads would block the service once full
+        services.append(subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env,
+                                         cwd=Path(__file__).resolve().parent.parent, stdout=log_file, stderr=subprocess.STDOUT))
+        if n == 0:  # the first one migrates the database alone
+            await wait_healthy(f"http://127.0.0.1:{port}", services[0], tmp)
     nc = await nats.connect(server.url)
     try:
         js = nc.jetstream()
         await declare_streams(js, topology)
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if service.poll() is not None:
-                    raise SystemExit(f"surveys service stopped: {(tmp / 'surveys.log').read_text()[-2000:]}")
-                await asyncio.sleep(0.1)
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for base, service in zip(bases, services):
+            await wait_healthy(base, service, tmp)
+        async with httpx.AsyncClient(base_url=bases[0], timeout=60) as http:
             started = time.perf_counter()
             schools = await seed(js, topology, args.pupils)
             tokens = await collect_tokens(http, schools, args.pupils)
@@ -201,13 +214,13 @@ async def main(args) -> dict:
             results_sub = await js.subscribe(topology.subject("surveys.results.updated"), ordered_consumer=True,
                                              deliver_policy=nats.js.api.DeliverPolicy.NEW)
             random.Random(1).shuffle(tokens)
-            cpu_before = cpu_seconds(service.pid)
+            cpu_before = sum(cpu_seconds(service.pid) for service in services)
             try:
-                latencies, elapsed, errors, retries = await load(base, tokens, args.clients)
+                latencies, elapsed, errors, retries = await load(bases, tokens, args.clients)
             except httpx.TransportError as exc:
-                raise SystemExit(f"load failed ({exc!r}); service log: {tmp / 'surveys.log'}") from None
+                raise SystemExit(f"load failed ({exc!r}); service logs in {tmp}") from None
             finished = time.perf_counter()
-            server_cpu_ms = 1000 * (cpu_seconds(service.pid) - cpu_before) / len(latencies)
+            server_cpu_ms = 1000 * (sum(cpu_seconds(service.pid) for service in services) - cpu_before) / len(latencies)
 
             async def wait_event() -> float:
                 while True:
@@ -229,20 +242,22 @@ async def main(args) -> dict:
             server_ms = server_side_mean_ms((await http.get("/metrics")).text)
     finally:
         await nc.close()
-        service.send_signal(signal.SIGINT)
-        try:
-            service.wait(60)
-        except subprocess.TimeoutExpired:
-            service.kill()
+        for service in services:
+            service.send_signal(signal.SIGINT)
+        for service in services:
+            try:
+                service.wait(60)
+            except subprocess.TimeoutExpired:
+                service.kill()
         server.stop()
     return {
         "benchmark": "surveys", "database": "postgresql" if args.database_url else "sqlite",
-        "pupils": args.pupils, "responses": len(latencies), "clients": args.clients, "errors": errors,
+        "pupils": args.pupils, "responses": len(latencies), "clients": args.clients, "replicas": args.replicas, "errors": errors,
         "retried_requests": retries,
         "seed_s": round(seeded_s, 2), "elapsed_s": round(elapsed, 2),
         "responses_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1), "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "max_ms": round(max(latencies) * 1000, 1), "server_side_mean_ms": server_ms,
+        "max_ms": round(max(latencies) * 1000, 1), "server_side_mean_ms_replica_0": server_ms,
         "server_cpu_ms_per_response": round(server_cpu_ms, 2),
         "results_reflect_api_s": round(api_reflect_s, 2), "results_reflect_event_s": round(event_reflect_s, 2),
         "paired_n": paired["n_pairs"],
@@ -254,6 +269,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pupils", type=int, default=9500)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--replicas", type=int, default=1, help="service processes (PostgreSQL only)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
     try:  # the clients' own overhead competes with the service for the same two cores
         import uvloop
