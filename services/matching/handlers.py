@@ -1,14 +1,85 @@
-"""Event subscribers of the matching service: every subscription, in one place."""
+"""Event subscribers of the matching service: every subscription, in one place.
+
+The read model keeps the latest revision of each registration entity the engine needs. Events that
+refer to an unknown programme or group are dead-lettered with the reason. A cancelled activity, a
+changed activity or a withdrawn group re-allocates a published programme in the same transaction,
+so its changes leave through the outbox exactly once.
+"""
+
+from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.broker import Consumer
-from shared.contracts import ProgrammeOpened
+from services.matching.service import reallocate
+from services.matching.store import entities, get_entity, upsert_entity
+from shared import contracts as c
+from shared.broker import Consumer, PermanentError
 from shared.envelope import CloudEvent
+from shared.outbox import Outbox
 
 
-async def on_programme_opened(event: CloudEvent, data: ProgrammeOpened, session: AsyncSession) -> None:
-    """Walking skeleton: the read model is built in the matching issue."""
+async def _programme_must_exist(session: AsyncSession, programme_id: str) -> None:
+    if await get_entity(session, "programme", programme_id) is None:
+        raise PermanentError(f"unknown programme {programme_id}")
 
 
-readmodel = Consumer(purpose="readmodel", streams=("registration",), handlers={ProgrammeOpened: on_programme_opened})
+def build_consumers(outbox: Outbox) -> list[Consumer]:
+    async def on_programme(event: CloudEvent, data: c.ProgrammeOpened, session: AsyncSession) -> None:
+        await upsert_entity(session, "programme", data.programme_id, data.programme_id, data.revision, data.model_dump(mode="json"))
+
+    async def on_programme_closed(event: CloudEvent, data: c.ProgrammeClosed, session: AsyncSession) -> None:
+        await _programme_must_exist(session, data.programme_id)
+
+    async def on_school(event: CloudEvent, data: c.SchoolRegistered, session: AsyncSession) -> None:
+        await upsert_entity(session, "school", data.school_id, None, 1, data.model_dump(mode="json"))
+
+    async def on_company(event: CloudEvent, data: c.CompanyRegistered, session: AsyncSession) -> None:
+        await upsert_entity(session, "company", data.company_id, None, 1, data.model_dump(mode="json"))
+
+    async def on_group(event: CloudEvent, data: c.GroupRegistered, session: AsyncSession) -> None:
+        await _programme_must_exist(session, data.programme_id)
+        if await upsert_entity(session, "group", data.group_id, data.programme_id, data.revision, data.model_dump(mode="json")):
+            await reallocate(session, outbox, data.programme_id)
+
+    async def on_group_withdrawn(event: CloudEvent, data: c.GroupWithdrawn, session: AsyncSession) -> None:
+        row = await get_entity(session, "group", data.group_id)
+        if row is None:
+            raise PermanentError(f"unknown group {data.group_id}")
+        if await upsert_entity(session, "group", data.group_id, row.programme_id, data.revision, row.data, active=False):
+            await reallocate(session, outbox, row.programme_id)
+
+    async def on_activity(event: CloudEvent, data: c.ActivityRegistered, session: AsyncSession) -> None:
+        await _programme_must_exist(session, data.programme_id)
+        if await upsert_entity(session, "activity", data.activity_id, data.programme_id, data.revision, data.model_dump(mode="json")):
+            await reallocate(session, outbox, data.programme_id)
+
+    async def on_activity_cancelled(event: CloudEvent, data: c.ActivityCancelled, session: AsyncSession) -> None:
+        row = await get_entity(session, "activity", data.activity_id)
+        if row is None:
+            raise PermanentError(f"unknown activity {data.activity_id}")
+        if await upsert_entity(session, "activity", data.activity_id, row.programme_id, data.revision, row.data, active=False):
+            await reallocate(session, outbox, row.programme_id)
+
+    async def on_pupil_erased(event: CloudEvent, data: c.PupilErased, session: AsyncSession) -> None:
+        from sqlalchemy import select, update
+
+        from services.matching.store import placements
+
+        for row in (await session.execute(select(entities).where(entities.c.kind == "group"))).all():
+            pupils = row.data.get("pupils") or []
+            if any(p["pupil_ref"] == data.pupil_ref for p in pupils):
+                kept = [p for p in pupils if p["pupil_ref"] != data.pupil_ref]
+                await session.execute(update(entities).where(entities.c.kind == "group", entities.c.id == row.id)
+                                      .values(data=row.data | {"pupils": kept}))  # fmt: skip
+        for row in (await session.execute(select(placements.c.id, placements.c.pupil_refs))).all():
+            if data.pupil_ref in row.pupil_refs:
+                refs = [r for r in row.pupil_refs if r != data.pupil_ref]
+                await session.execute(update(placements).where(placements.c.id == row.id).values(pupil_refs=refs))
+
+    return [Consumer(purpose="readmodel", streams=("registration",), handlers={
+        c.ProgrammeOpened: on_programme, c.ProgrammeClosed: on_programme_closed,
+        c.SchoolRegistered: on_school, c.CompanyRegistered: on_company,
+        c.GroupRegistered: on_group, c.GroupUpdated: on_group, c.GroupWithdrawn: on_group_withdrawn,
+        c.ActivityRegistered: on_activity, c.ActivityUpdated: on_activity, c.ActivityCancelled: on_activity_cancelled,
+        c.PupilErased: on_pupil_erased,
+    })]  # fmt: skip

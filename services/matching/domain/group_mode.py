@@ -23,7 +23,8 @@ from .model import (
 )  # fmt: skip
 
 BIG = 1e9
-EJECTION_BUDGET = 5_000  # moves tried per waitlisted group before giving up on it
+EJECTION_BUDGET = 20_000  # moves tried per waitlisted group before giving up on it
+EJECTION_TOTAL = 1_500_000  # moves tried by all ejection searches of one run (keeps x10 bounded)
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
 
@@ -142,6 +143,7 @@ class _State:
         self.parts: dict[int, list[tuple[int, int]]] = {}  # group -> [(candidate position, pupils)]
         self.at: list[set[int]] = [set() for _ in p.activities]  # activity -> groups (whole or part)
         self.budget = 0  # moves an ejection search may still try
+        self.total_budget = EJECTION_TOTAL
 
     def place(self, g: int, parts: list[tuple[int, int]]) -> None:
         self.parts[g] = parts
@@ -293,9 +295,15 @@ def _rollback_to(st: _State, journal: list, mark: int) -> None:
 
 def _eject_and_place(st: _State, g: int, depth: int = 2) -> bool:
     """Place a waitlisted group whole by moving other groups out of the way (ejection chains)."""
+    start = st.budget = min(EJECTION_BUDGET, st.total_budget)
+    try:
+        return _eject(st, g, depth, [])
+    finally:
+        st.total_budget -= start - max(0, st.budget)
+
+
+def _eject(st: _State, g: int, depth: int, journal: list) -> bool:
     p, size = st.p, int(st.p.size[g])
-    journal: list = []
-    st.budget = EJECTION_BUDGET
     for pos, a in enumerate(p.cands[g]):
         if p.cap[a] < size:
             continue

@@ -1,0 +1,150 @@
+"""HTTP routes of the matching service (admin only): runs, placements, waiting list, explanations,
+CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from services.matching import service
+from services.matching.domain.explain import explain_group, explain_pupil
+from services.matching.store import placements, runs, waitlist
+
+
+def admin(request: Request) -> None:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    expected = request.app.state.runtime.settings.admin_token
+    if not secrets.compare_digest(token.encode(), str(getattr(expected, "get_secret_value", lambda: expected)()).encode()):
+        raise HTTPException(401, "admin token required")
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(admin)])
+
+
+class RunRequest(BaseModel):
+    seed: int | None = None
+    max_placed: bool = False
+
+
+def _runtime(request: Request):
+    return request.app.state.runtime
+
+
+@router.post("/programmes/{programme_id}/runs", status_code=201)
+async def start_run(programme_id: str, body: RunRequest, request: Request) -> dict:
+    try:
+        return await service.start_run(_runtime(request).sessions, programme_id, body.seed, body.max_placed)
+    except service.RunInProgress:
+        raise HTTPException(409, f"a run for programme {programme_id} is in progress") from None
+    except service.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, request: Request) -> dict:
+    try:
+        return await service.get_run(_runtime(request).sessions, run_id)
+    except service.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/programmes/{programme_id}/runs")
+async def list_runs(programme_id: str, request: Request) -> list[dict]:
+    async with _runtime(request).sessions() as session:
+        rows = (await session.execute(select(runs).where(runs.c.programme_id == programme_id).order_by(runs.c.created_at))).all()
+    return [service._run_dict(r) for r in rows]
+
+
+@router.post("/runs/{run_id}/publish")
+async def publish(run_id: str, request: Request) -> dict:
+    rt = _runtime(request)
+    try:
+        async with rt.sessions() as session, session.begin():
+            return await service.publish(session, rt.outbox, run_id)
+    except service.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except service.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/programmes/{programme_id}/reallocate")
+async def reallocate(programme_id: str, request: Request) -> dict:
+    rt = _runtime(request)
+    async with rt.sessions() as session, session.begin():
+        result = await service.reallocate(session, rt.outbox, programme_id)
+    if result is None:
+        raise HTTPException(409, "no published group-mode allocation to re-allocate")
+    return result
+
+
+async def _placements(request: Request, programme_id: str, run_id: str | None, **filters) -> list[dict]:
+    q = select(placements).where(placements.c.programme_id == programme_id)
+    q = q.where(placements.c.run_id == run_id) if run_id else q.where(placements.c.active.is_(True))
+    for column, value in filters.items():
+        if value is not None:
+            q = q.where(placements.c[column] == value)
+    async with _runtime(request).sessions() as session:
+        rows = (await session.execute(q.order_by(placements.c.group_id, placements.c.activity_id))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+@router.get("/programmes/{programme_id}/placements")
+async def list_placements(programme_id: str, request: Request, run_id: str | None = None,
+                          school_id: str | None = None, activity_id: str | None = None) -> list[dict]:  # fmt: skip
+    """Current (published) placements, or those of a run's proposal with ``run_id``."""
+    return await _placements(request, programme_id, run_id, school_id=school_id, activity_id=activity_id)
+
+
+@router.get("/runs/{run_id}/placements.csv", response_class=PlainTextResponse)
+async def export_csv(run_id: str, request: Request) -> PlainTextResponse:
+    run = await get_run(run_id, request)
+    rows = await _placements(request, run["programme_id"], run_id)
+    out = io.StringIO()
+    fields = ["group_id", "school_id", "activity_id", "company_id", "pupils", "distance_km", "preference_rank", "active", "reason"]
+    writer = csv.DictWriter(out, fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return PlainTextResponse(out.getvalue(), media_type="text/csv",
+                             headers={"content-disposition": f'attachment; filename="allocation-{run_id}.csv"'})  # fmt: skip
+
+
+@router.get("/programmes/{programme_id}/waitlist")
+async def list_waitlist(programme_id: str, request: Request, run_id: str | None = None) -> list[dict]:
+    async with _runtime(request).sessions() as session:
+        if run_id is None:
+            run_id = (await session.execute(select(runs.c.id).where(runs.c.programme_id == programme_id)
+                                            .order_by((runs.c.status == "published").desc(), runs.c.created_at.desc()))).scalar()  # fmt: skip
+        rows = (await session.execute(select(waitlist).where(waitlist.c.run_id == run_id))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+@router.get("/programmes/{programme_id}/explanations/{unit_id}")
+async def explain(programme_id: str, unit_id: str, request: Request, run_id: str | None = None) -> dict:
+    """Why a group (group mode) or pupil ref (individual mode) got what it got."""
+    rt = _runtime(request)
+    async with rt.sessions() as session:
+        try:
+            inst = await service.load_instance(session, programme_id)
+        except service.NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+    rows = await _placements(request, programme_id, run_id)
+    wait = {w["unit_id"]: w["reason"] for w in await list_waitlist(programme_id, request, run_id)}
+    parts = [service.Part(r["group_id"], r["activity_id"], r["pupils"], r["distance_km"] or 0.0, r["preference_rank"],
+                          tuple(r["pupil_refs"])) for r in rows]  # fmt: skip
+    group = next((g for g in inst.groups if g.id == unit_id), None)
+    if group is not None:
+        return explain_group(group, inst.activities, inst.groups, parts, wait)
+    pupil = next((p for p in inst.pupils if p.id == unit_id), None)
+    if pupil is not None and inst.mode == "individual":
+        assignment = {ref: p.activity_id for p in parts for ref in p.pupil_refs}
+        view = type("View", (), {"assignment": assignment, "waitlist": wait})
+        return explain_pupil(pupil, inst.activities, view, 10.0)
+    if unit_id in inst.unlocated:
+        return {"group_id": unit_id, "placed": [], "why": f"Not placed: {inst.unlocated[unit_id]}.", "options": []}
+    raise HTTPException(404, f"unknown group or pupil {unit_id}")

@@ -1,0 +1,244 @@
+"""Service layer: load the read model, run the engine, store, publish, re-allocate.
+
+Thin glue between the pure engine (``domain``), the tables (``store``) and the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.matching import metrics
+from services.matching.domain import Activity, Group, Part, Pupil, allocate_groups, allocate_pupils
+from services.matching.domain.digest import inputs_digest
+from services.matching.domain.reallocate import reallocate_groups
+from services.matching.store import entities_of, get_entity, placements, run_locks, runs, try_lock, waitlist
+from shared import contracts as c
+from shared import geo
+from shared.outbox import Outbox
+
+NAMESPACE = uuid.UUID("5b0c1f36-8f0e-4a53-9a55-3f3d5a6c1e11")
+
+
+class RunInProgress(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+@dataclass
+class Instance:
+    programme: dict
+    mode: str
+    groups: list[Group] = field(default_factory=list)
+    pupils: list[Pupil] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    unlocated: dict[str, str] = field(default_factory=dict)  # group id -> reason, never guessed
+    school_of: dict[str, str] = field(default_factory=dict)
+    company_of: dict[str, str] = field(default_factory=dict)
+    group_pupils: dict[str, int] = field(default_factory=dict)
+
+
+async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
+    prog = await get_entity(session, "programme", programme_id)
+    if prog is None:
+        raise NotFound(f"unknown programme {programme_id}")
+    inst = Instance(prog.data, prog.data["allocation_mode"])
+    schools = {r.id: r.data for r in await entities_of(session, "school")}
+    for row in await entities_of(session, "activity", programme_id):
+        a = row.data
+        place = geo.locate(a["postcode"])
+        if place is None:
+            continue  # an activity without a known location cannot be offered; counted in the run
+        slot = a.get("slot_start")
+        inst.activities.append(Activity(a["activity_id"], a["capacity"], place.lat, place.lon, frozenset(a.get("levels") or ()),
+                                        a.get("min_age"), a.get("max_age"), slot, a["company_id"]))  # fmt: skip
+        inst.company_of[a["activity_id"]] = a["company_id"]
+    for row in await entities_of(session, "group", programme_id):
+        g = row.data
+        inst.school_of[g["group_id"]] = g["school_id"]
+        inst.group_pupils[g["group_id"]] = g["pupil_count"]
+        school = schools.get(g["school_id"])
+        place = geo.lookup(school["postcode"]) if school else None
+        if place is None or place.place is None:
+            why = "school not registered" if school is None else f"school postcode {school['postcode']}: {place.reason}"
+            inst.unlocated[g["group_id"]] = f"location unknown ({why})"
+            continue
+        p = place.place
+        ages = g.get("ages") or []
+        split = g.get("split") or {}
+        refs = tuple(x["pupil_ref"] for x in g.get("pupils") or ())
+        inst.groups.append(Group(
+            g["group_id"], g["pupil_count"], p.lat, p.lon, school["level"], min(ages) if ages else None,
+            max(ages) if ages else None, None, g.get("max_travel_km"),
+            split.get("max_parts", 1) if split.get("may_split") else 1, split.get("min_part_size", 1),
+            tuple(g.get("preferred_activities") or ()), g["school_id"], refs,
+        ))  # fmt: skip
+        for x in g.get("pupils") or ():
+            inst.pupils.append(Pupil(x["pupil_ref"], p.lat, p.lon, tuple(x.get("ranking") or ()), g["group_id"], g["school_id"]))
+    return inst
+
+
+def compute(inst: Instance, seed: int, max_placed: bool = False):
+    if inst.mode == "individual":
+        params = {"band_km": 10.0, "max_placed": max_placed}
+        result = allocate_pupils(inst.pupils, inst.activities, seed=seed, **params)
+        digest = inputs_digest(inst.pupils, inst.activities, seed, params)
+    else:
+        result = allocate_groups(inst.groups, inst.activities, seed=seed)
+        digest = inputs_digest(inst.groups, inst.activities, seed, result.parameters)
+    return result, digest
+
+
+async def start_run(sessions: async_sessionmaker, programme_id: str, seed: int | None = None,
+                    max_placed: bool = False) -> dict:  # fmt: skip
+    run_id = str(uuid.uuid4())
+    async with sessions() as session, session.begin():
+        if await get_entity(session, "programme", programme_id) is None:
+            raise NotFound(f"unknown programme {programme_id}")
+        if not await try_lock(session, programme_id, run_id, datetime.now(UTC)):
+            raise RunInProgress(programme_id)
+    try:
+        async with sessions() as session:
+            inst = await load_instance(session, programme_id)
+        seed = seed if seed is not None else int(uuid.UUID(run_id).int % 2**31)
+        t0 = time.perf_counter()
+        result, digest = await asyncio.to_thread(compute, inst, seed, max_placed)
+        duration = time.perf_counter() - t0
+        quality = result.quality.as_dict() | {"unlocated_groups": len(inst.unlocated)}
+        async with sessions() as session, session.begin():
+            await session.execute(insert(runs).values(
+                id=run_id, programme_id=programme_id, mode=inst.mode, status="proposal", seed=seed,
+                parameters=result.parameters, inputs_digest=digest, quality=_plain(quality), duration_s=duration,
+                created_at=datetime.now(UTC)))  # fmt: skip
+            await _store_parts(session, run_id, programme_id, inst, result.parts, active=False, reason="run")
+            wait = dict(result.waitlist) | inst.unlocated
+            await _store_waitlist(session, run_id, programme_id, inst, wait)
+        metrics.observe_run(programme_id, inst.mode, duration, result.quality, len(wait))
+        return await get_run(sessions, run_id)
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(delete(run_locks).where(run_locks.c.run_id == run_id))
+
+
+def _plain(d: dict) -> dict:
+    return {k: (float(v) if hasattr(v, "item") else v) for k, v in d.items()}
+
+
+def _placement_id(run_id: str, part: Part) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{run_id}/{part.group_id}/{part.activity_id}/{','.join(part.pupil_refs)}"))
+
+
+async def _store_parts(session, run_id, programme_id, inst: Instance, parts, active: bool, reason: str) -> list[dict]:
+    rows = [{
+        "id": _placement_id(run_id, p), "run_id": run_id, "programme_id": programme_id, "group_id": p.group_id,
+        "school_id": inst.school_of.get(p.group_id, ""), "activity_id": p.activity_id,
+        "company_id": inst.company_of.get(p.activity_id, ""), "pupils": p.pupils, "pupil_refs": list(p.pupil_refs),
+        "distance_km": p.distance_km, "preference_rank": p.rank, "reason": reason, "active": active,
+    } for p in parts]  # fmt: skip
+    if rows:
+        await session.execute(insert(placements), rows)
+    return rows
+
+
+async def _store_waitlist(session, run_id, programme_id, inst: Instance, wait: dict[str, str]) -> None:
+    if inst.mode == "individual":
+        group_of = {p.id: p.group_id for p in inst.pupils}
+        rows = [{"run_id": run_id, "unit_id": u, "programme_id": programme_id, "group_id": group_of.get(u, ""),
+                 "school_id": inst.school_of.get(group_of.get(u, ""), ""), "pupils": 1, "reason": r} for u, r in wait.items()]  # fmt: skip
+    else:
+        rows = [{"run_id": run_id, "unit_id": g, "programme_id": programme_id, "group_id": g,
+                 "school_id": inst.school_of.get(g, ""), "pupils": inst.group_pupils.get(g, 0), "reason": r} for g, r in wait.items()]  # fmt: skip
+    if rows:
+        await session.execute(insert(waitlist), rows)
+
+
+async def get_run(sessions: async_sessionmaker, run_id: str) -> dict:
+    async with sessions() as session:
+        row = (await session.execute(select(runs).where(runs.c.id == run_id))).first()
+    if row is None:
+        raise NotFound(f"unknown run {run_id}")
+    return _run_dict(row)
+
+
+def _run_dict(row) -> dict:
+    return {"run_id": row.id, "programme_id": row.programme_id, "mode": row.mode, "status": row.status, "seed": row.seed,
+            "parameters": row.parameters, "inputs_digest": row.inputs_digest, "quality": row.quality,
+            "duration_s": row.duration_s}  # fmt: skip
+
+
+async def publish(session: AsyncSession, outbox: Outbox, run_id: str) -> dict:
+    row = (await session.execute(select(runs).where(runs.c.id == run_id))).first()
+    if row is None:
+        raise NotFound(f"unknown run {run_id}")
+    if row.status != "proposal":
+        raise Conflict(f"run {run_id} is {row.status}")
+    if (await session.execute(select(runs.c.id).where(runs.c.programme_id == row.programme_id,
+                                                      runs.c.status == "published"))).first():  # fmt: skip
+        raise Conflict(f"programme {row.programme_id} already has a published allocation")
+    await session.execute(update(runs).where(runs.c.id == run_id).values(status="published", published_at=datetime.now(UTC)))
+    await session.execute(update(placements).where(placements.c.run_id == run_id).values(active=True))
+    for p in (await session.execute(select(placements).where(placements.c.run_id == run_id))).all():
+        await outbox.add(session, _assigned(p), subject=f"group/{p.group_id}")
+    for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run_id))).all():
+        await outbox.add(session, c.GroupWaitlisted(programme_id=w.programme_id, group_id=w.group_id or w.unit_id,
+                                                    school_id=w.school_id, pupil_count=w.pupils, reason=w.reason))  # fmt: skip
+    q = row.quality
+    await outbox.add(session, c.RunCompleted(
+        run_id=run_id, programme_id=row.programme_id, mode=row.mode, seed=row.seed, placed_pupils=q["placed_pupils"],
+        unplaced_pupils=q["unplaced_pupils"], splits=q["splits"], placed_ratio=q["placed_ratio"],
+        first_choice_ratio=q.get("first_choice_ratio"), mean_distance_km=q.get("mean_distance_km"),
+        max_distance_km=q.get("max_distance_km"), blocking_pairs=q.get("blocking_pairs"),
+        optimality_gap=q.get("optimality_gap"), duration_s=row.duration_s, inputs_digest=row.inputs_digest))  # fmt: skip
+    return _run_dict(row) | {"status": "published"}
+
+
+def _assigned(p) -> c.PlacementAssigned:
+    return c.PlacementAssigned(
+        placement_id=p.id, run_id=p.run_id, programme_id=p.programme_id, group_id=p.group_id, school_id=p.school_id,
+        activity_id=p.activity_id, company_id=p.company_id, pupil_count=p.pupils, pupil_refs=p.pupil_refs,
+        distance_km=p.distance_km, preference_rank=p.preference_rank, reason=p.reason)  # fmt: skip
+
+
+async def reallocate(session: AsyncSession, outbox: Outbox, programme_id: str) -> dict | None:
+    """After a change in the read model: re-allocate a published group-mode programme, emitting only
+    the changes. Returns the counts, or None when there is nothing published to re-allocate."""
+    run = (await session.execute(select(runs).where(runs.c.programme_id == programme_id,
+                                                    runs.c.status == "published"))).first()  # fmt: skip
+    if run is None or run.mode != "groups":
+        return None
+    inst = await load_instance(session, programme_id)
+    current = (await session.execute(select(placements).where(placements.c.run_id == run.id,
+                                                              placements.c.active.is_(True)))).all()  # fmt: skip
+    previous = [Part(p.group_id, p.activity_id, p.pupils, p.distance_km or 0.0, p.preference_rank, tuple(p.pupil_refs))
+                for p in current]  # fmt: skip
+    waiting = {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()}
+    changes = reallocate_groups(inst.groups, inst.activities, previous, waiting, seed=run.seed)
+    by_key = {(p.group_id, p.activity_id, tuple(p.pupil_refs)): p for p in current}
+    for part, reason in changes.cancelled:
+        row = by_key[(part.group_id, part.activity_id, tuple(part.pupil_refs))]
+        await session.execute(update(placements).where(placements.c.id == row.id).values(active=False, reason=reason))
+        await outbox.add(session, c.PlacementCancelled(
+            placement_id=row.id, programme_id=programme_id, group_id=row.group_id, school_id=row.school_id,
+            activity_id=row.activity_id, pupil_count=row.pupils, pupil_refs=row.pupil_refs, reason=reason))  # fmt: skip
+    rows = await _store_parts(session, run.id, programme_id, inst, changes.assigned, active=True, reason="re-allocated")
+    for r in rows:
+        await outbox.add(session, _assigned(type("Row", (), r)), subject=f"group/{r['group_id']}")
+    await session.execute(delete(waitlist).where(waitlist.c.run_id == run.id))
+    await _store_waitlist(session, run.id, programme_id, inst, dict(changes.waitlist) | inst.unlocated)
+    for g, why in changes.waitlisted.items():
+        await outbox.add(session, c.GroupWaitlisted(programme_id=programme_id, group_id=g, school_id=inst.school_of.get(g, ""),
+                                                    pupil_count=inst.group_pupils.get(g, 0), reason=why))  # fmt: skip
+    return {"assigned": len(rows), "cancelled": len(changes.cancelled), "waitlisted": len(changes.waitlisted)}
