@@ -46,7 +46,27 @@ class PermanentError(Exception):
     """Raised by a handler for an event that can never succeed (e.g. it names an unknown programme)."""
 
 
+class _IdleFetchNoise(logging.Filter):
+    """Hide FastStream's supervisor noise about idle pull consumers.
+
+    nats-py 2.16's `fetch` raises a plain `asyncio.TimeoutError` when no message arrives, while
+    FastStream 0.7.8's pull loop only suppresses `nats.errors.TimeoutError`; its supervisor then
+    restarts the loop at once and logs a traceback plus "callback ... is being executed". Nothing
+    is lost; only these records are dropped (any other error still shows).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("callback for ") and message.endswith("is being executed..."):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (type(error) is TimeoutError and "raised an exception, retrying" in message)
+
+
 def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 15.0) -> NatsBroker:
+    logger = logging.getLogger(f"faststream.{service}")
+    if not any(isinstance(f, _IdleFetchNoise) for f in logger.filters):
+        logger.addFilter(_IdleFetchNoise())
     return NatsBroker(
         servers,
         name=f"girlsday-{service}",
@@ -55,7 +75,7 @@ def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 1
         reconnect_time_wait=1,
         connect_timeout=5,
         middlewares=[faststream_middleware(service)],
-        logger=logging.getLogger(f"faststream.{service}"),
+        logger=logger,
         log_level=logging.DEBUG,  # FastStream's per-message lines; the consumer wrapper logs what matters
     )
 
