@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData
@@ -134,6 +134,36 @@ class Runtime:
             await asyncio.sleep(5)
 
 
+class HttpMetrics:
+    """Request count and duration per route template, as plain ASGI middleware (Starlette's
+    BaseHTTPMiddleware costs a task and a stream per request)."""
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_remember(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_remember)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_DURATION.labels(self.service, method, path).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+
+
 def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: str, description: str = "") -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -146,15 +176,7 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_DURATION.labels(runtime.name, request.method, path).observe(time.perf_counter() - started)
-        HTTP_REQUESTS.labels(runtime.name, request.method, path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(HttpMetrics, service=runtime.name)
 
     @app.get("/healthz", tags=["operations"], summary="Readiness: database and NATS reachable")
     async def healthz() -> JSONResponse:

@@ -33,3 +33,10 @@ async def test_every_service_reports_healthy_with_metrics(start_service):
             documented = " ".join(channel["address"] for channel in channels.values())
             for contract in owned_contracts(name):
                 assert contract.SUBJECT.split(".")[1] in documented
+
+
+async def test_http_requests_are_counted_per_route_template(start_service):
+    async with start_service("reporting") as client:
+        await client.get("/api/programmes/nope/summary")
+        metrics = (await client.get("/metrics")).text
+    assert 'girlsday_http_requests_total{method="GET",route="/api/programmes/{programme_id}/summary",service="reporting",status="404"}' in metrics
