@@ -46,17 +46,20 @@ class Outbox:
         self.wakeup = asyncio.Event()
 
     async def add(self, session: AsyncSession, data: Contract, *, subject: str | None = None) -> CloudEvent:
-        cloud_event = make_event(data, source=f"/girlsday/{self.service}", subject=subject)
-        await session.execute(
-            insert(self.table).values(
-                event_id=cloud_event.id,
-                subject=data.nats_subject(),
-                payload=cloud_event.to_bytes(),
-                created_at=datetime.now(UTC),
-            )
-        )
-        session.info.setdefault("outboxes", set()).add(self)
-        return cloud_event
+        return (await self.add_many(session, [(data, subject)]))[0]
+
+    async def add_many(self, session: AsyncSession, items: list[tuple[Contract, str | None]]) -> list[CloudEvent]:
+        """Several events (data, CloudEvents subject) in one INSERT, in this order."""
+        now = datetime.now(UTC)
+        events = [make_event(data, source=f"/girlsday/{self.service}", subject=subject) for data, subject in items]
+        if events:
+            rows = [
+                {"event_id": event.id, "subject": data.nats_subject(), "payload": event.to_bytes(), "created_at": now}
+                for event, (data, _) in zip(events, items)
+            ]
+            await session.execute(insert(self.table), rows)
+            session.info.setdefault("outboxes", set()).add(self)  # wake the relay when this commits
+        return events
 
     def watch(self, sessions: async_sessionmaker) -> None:
         """Wake the relay as soon as a transaction that added events commits."""

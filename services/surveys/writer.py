@@ -25,7 +25,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import ResponseRecorded
-from shared.envelope import make_event
 from shared.outbox import Outbox
 
 from . import store
@@ -125,14 +124,10 @@ class ResponseWriter:
                          "programme_id": row.programme_id, "school_id": row.school_id, "group_id": row.group_id,
                          "activity_id": row.activity_id, "questionnaire": questionnaire, "answers": cleaned,
                          "recorded_at": pending.now})
-            data = ResponseRecorded(response_id=response_id, programme_id=row.programme_id, phase=row.phase,
-                                    school_id=row.school_id, group_id=row.group_id, activity_id=row.activity_id)
-            cloud_event = make_event(data, source=f"/girlsday/{self.outbox.service}")
-            events.append({"event_id": cloud_event.id, "subject": data.nats_subject(),
-                           "payload": cloud_event.to_bytes(), "created_at": pending.now})
+            events.append((ResponseRecorded(response_id=response_id, programme_id=row.programme_id, phase=row.phase,
+                                            school_id=row.school_id, group_id=row.group_id, activity_id=row.activity_id),
+                           f"response/{response_id}"))
         if rows:
             await session.execute(insert(store.responses), rows)
-            await session.execute(insert(self.outbox.table), events)
-            # what Outbox.add does for one event: wake the relay when this transaction commits
-            session.info.setdefault("outboxes", set()).add(self.outbox)
+            await self.outbox.add_many(session, events)
         return outcomes
