@@ -1,34 +1,47 @@
 """Event subscribers of the matching service: every subscription, in one place.
 
 The read model keeps the latest revision of each registration entity the engine needs. Events that
-refer to an unknown programme or group are dead-lettered with the reason. A cancelled activity, a
+refer to an unknown programme, group or activity are retried (a batch may be handled out of order)
+and then dead-lettered with the reason. A cancelled activity, a
 changed activity or a withdrawn group re-allocates a published programme in the same transaction,
 so its changes leave through the outbox exactly once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.service import reallocate
 from services.matching.store import entities, get_entity, upsert_entity
 from shared import contracts as c
-from shared.broker import Consumer, PermanentError
+from shared.broker import Consumer
 from shared.envelope import CloudEvent
 from shared.outbox import Outbox
 
 
+class UnknownReference(LookupError):
+    """The event refers to a programme, group or activity this service does not know (yet).
+
+    Retried, since events of one stream may be handled out of order; after the bounded number of
+    deliveries the event is dead-lettered with this reason."""
+
+
 async def _programme_must_exist(session: AsyncSession, programme_id: str) -> None:
     if await get_entity(session, "programme", programme_id) is None:
-        raise PermanentError(f"unknown programme {programme_id}")
+        raise UnknownReference(f"unknown programme {programme_id}")
 
 
-def build_consumers(outbox: Outbox) -> list[Consumer]:
+def build_consumers(outbox: Outbox, on_closed: Callable[[str], None] = lambda programme_id: None) -> list[Consumer]:
+    """``on_closed`` is told (after the event is handled) that a programme's registration closed."""
+
     async def on_programme(event: CloudEvent, data: c.ProgrammeOpened, session: AsyncSession) -> None:
         await upsert_entity(session, "programme", data.programme_id, data.programme_id, data.revision, data.model_dump(mode="json"))
 
     async def on_programme_closed(event: CloudEvent, data: c.ProgrammeClosed, session: AsyncSession) -> None:
         await _programme_must_exist(session, data.programme_id)
+        on_closed(data.programme_id)
 
     async def on_school(event: CloudEvent, data: c.SchoolRegistered, session: AsyncSession) -> None:
         await upsert_entity(session, "school", data.school_id, None, 1, data.model_dump(mode="json"))
@@ -44,7 +57,7 @@ def build_consumers(outbox: Outbox) -> list[Consumer]:
     async def on_group_withdrawn(event: CloudEvent, data: c.GroupWithdrawn, session: AsyncSession) -> None:
         row = await get_entity(session, "group", data.group_id)
         if row is None:
-            raise PermanentError(f"unknown group {data.group_id}")
+            raise UnknownReference(f"unknown group {data.group_id}")
         if await upsert_entity(session, "group", data.group_id, row.programme_id, data.revision, row.data, active=False):
             await reallocate(session, outbox, row.programme_id)
 
@@ -56,7 +69,7 @@ def build_consumers(outbox: Outbox) -> list[Consumer]:
     async def on_activity_cancelled(event: CloudEvent, data: c.ActivityCancelled, session: AsyncSession) -> None:
         row = await get_entity(session, "activity", data.activity_id)
         if row is None:
-            raise PermanentError(f"unknown activity {data.activity_id}")
+            raise UnknownReference(f"unknown activity {data.activity_id}")
         if await upsert_entity(session, "activity", data.activity_id, row.programme_id, data.revision, row.data, active=False):
             await reallocate(session, outbox, row.programme_id)
 

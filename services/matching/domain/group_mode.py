@@ -14,6 +14,7 @@ the run's parameters).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from .model import (
 
 BIG = 1e9
 EJECTION_BUDGET = 20_000  # moves tried per waitlisted group before giving up on it
-EJECTION_TOTAL = 1_500_000  # moves tried by all ejection searches of one run (keeps x10 bounded)
+EJECTION_TOTAL = 3_000_000  # moves tried by all ejection searches of one run (keeps x10 bounded)
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
 
@@ -381,7 +382,10 @@ def allocate_groups(
     seed: int = 0,
     max_candidates: int = 40,
     with_bound: bool = True,
+    on_step: Callable[[str], None] = lambda step: None,
 ) -> Allocation:
+    """Allocate groups; ``on_step`` hears each stage's name (a command line shows progress)."""
+    on_step("finding suitable activities")
     p = candidates(groups, activities, max_candidates)
     st = _State(p)
     rng = np.random.default_rng(seed)
@@ -392,6 +396,7 @@ def allocate_groups(
     bound = max_placed = None
     guide = None
     if with_bound:
+        on_step("solving the LP relaxation (bound)")
         bound, max_placed, guide = lp_relaxation(p)
     if guide is not None:  # LP rounding: groups the LP places whole, where it places them
         for g in order:
@@ -399,8 +404,11 @@ def allocate_groups(
                 pos = int(guide[g].argmax())
                 if st.remaining[p.cands[g][pos]] >= p.size[g]:
                     st.place(g, [(pos, int(p.size[g]))])
+    on_step("placing groups, hardest first")
     waiting = [g for g in order if g not in p.reasons and g not in st.parts and not _try_place(st, g)]
+    on_step(f"making room for {len(waiting)} waiting groups")
     still = [g for g in waiting if not _eject_and_place(st, g)]
+    on_step("improving ranks and distances")
     _improve(st, order)
     still = [g for g in still if not _try_place(st, g)]
 

@@ -139,3 +139,20 @@ async def test_two_run_requests_for_one_programme_at_once_one_runs_the_other_get
         again = await client.post(f"/api/programmes/{P}/runs", json={}, headers=ADMIN)
         assert again.status_code == 201  # the lock is released after a run
         assert (await client.post(f"/api/programmes/{P}/runs", json={})).status_code == 401
+
+
+async def test_closing_registration_starts_a_run_when_configured(settings, js, topology):
+    from services.matching.app import build_app
+    from services.matching.config import MatchingSettings
+    from tests.conftest import running
+
+    for data in registrations():
+        await send(js, topology, data)
+    await send(js, topology, c.ProgrammeClosed(programme_id=P, closed_at=T))
+    async with running(build_app(settings, MatchingSettings(auto_run=True, auto_run_delay_s=0.1))) as client:
+        async def proposal():
+            runs = (await client.get(f"/api/programmes/{P}/runs", headers=ADMIN)).json()
+            return runs if runs else None
+
+        runs = await eventually(proposal, timeout=30)
+        assert runs[0]["status"] == "proposal"
