@@ -42,5 +42,5 @@ projections = Consumer(
     purpose="projections",
     streams=tuple(SUBSCRIPTIONS),
     handlers={contract: project for contracts in SUBSCRIPTIONS.values() for contract in contracts},
-    batch_size=200,
+    batch_size=20,
 )

@@ -8,12 +8,14 @@ and order-free, the result equals what live consumption gives.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import nats
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from services.reporting import store
@@ -62,46 +64,57 @@ def _apply(projection: Projection, body: bytes, result: RebuildResult) -> list |
 
 
 async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
-                  on_body: Callable[[bytes], None], progress: Progress | None, batch: int = 2000) -> int:
-    """Feed every message of a stream from start_seq to its current end to on_body; the last seq."""
+                  on_body: Callable[[bytes], None], progress: Progress | None, every: int = 2000) -> int:
+    """Feed every message of a stream from start_seq to its current end to on_body; the last seq.
+
+    An ordered push consumer (no acks, flow control) reads several times faster than pull fetches.
+    """
     name = topology.stream_of_service(stream_owner)
     info = await js.stream_info(name)
     last = info.state.last_seq
     if info.state.messages == 0 or last < start_seq:
         return last
     first = max(start_seq, info.state.first_seq)
-    total = last - first + 1
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first,
-        ack_policy=AckPolicy.NONE, inactive_threshold=60.0, max_waiting=1,
+    total, done = last - first + 1, 0
+    finished = asyncio.Event()
+
+    async def receive(msg) -> None:
+        nonlocal done
+        seq = msg.metadata.sequence.stream
+        if seq > last or finished.is_set():
+            finished.set()
+            return
+        on_body(msg.data)
+        done += 1
+        if progress and done % every == 0:
+            progress(stream_owner, done, total)
+        if seq == last:
+            finished.set()
+
+    sub = await js.subscribe(
+        topology.subject(f"{stream_owner}.>"), stream=name, ordered_consumer=True, cb=receive,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first),
+        pending_msgs_limit=200_000, pending_bytes_limit=1024 * 1024 * 1024,
     )
-    sub = await js.pull_subscribe(topology.subject(f"{stream_owner}.>"), durable=None, stream=name,
-                                  config=config)
-    seq, done = first - 1, 0
     try:
-        while seq < last:
-            try:
-                messages = await sub.fetch(batch, timeout=2.0)
-            except TimeoutError:  # nats-py raises either its own or asyncio's
-                break  # messages deleted from the stream meanwhile (limits); nothing more to read
-            for msg in messages:
-                seq = msg.metadata.sequence.stream
-                if seq > last:
-                    break
-                on_body(msg.data)
-                done += 1
-            if progress:
-                progress(stream_owner, done, total)
+        while not finished.is_set():
+            before = done
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), timeout=5)
+            if done == before and not finished.is_set():
+                break  # nothing for 5 s: the rest was deleted from the stream meanwhile (limits)
     finally:
         await sub.unsubscribe()
+    if progress:
+        progress(stream_owner, total, total)
     return last
 
 
 async def rebuild(settings: Settings, progress: Progress | None = None) -> RebuildResult:
     started = time.perf_counter()
     url = settings.database_url("reporting")
+    engine = db.create_engine(url)  # first: it creates the SQLite file's directory
     await db.migrate("reporting", url)
-    engine = db.create_engine(url)
     sessions = db.session_factory(engine)
     topology = Topology(settings.namespace)
     nc = await nats.connect(settings.nats_servers)
@@ -147,8 +160,6 @@ async def rebuild(settings: Settings, progress: Progress | None = None) -> Rebui
 
 def rebuild_with_progress_bar(settings: Settings) -> RebuildResult:
     """`python -m services.reporting rebuild`: the rebuild with a progress bar per stream."""
-    import asyncio
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

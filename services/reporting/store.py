@@ -6,6 +6,7 @@ Each entity table has its id, the merged state (per-field values and versions, s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -112,10 +113,26 @@ async def replace_all(session: AsyncSession, entities: Mapping[tuple[str, str], 
     by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITIES}
     for (kind, key), state in entities.items():
         by_kind[kind].append(row_of(kind, key, state))
+    sqlite = session.bind.dialect.name == "sqlite"
     for kind, rows in by_kind.items():
         for start in range(0, len(rows), batch):
-            await session.execute(insert(ENTITIES[kind]), rows[start:start + batch])
+            chunk = rows[start:start + batch]
+            if sqlite:  # the driver's executemany: several times faster than a Core insert
+                await _sqlite_insert_many(session, ENTITIES[kind], chunk)
+            else:
+                await session.execute(insert(ENTITIES[kind]), chunk)
     return sum(len(rows) for rows in by_kind.values())
+
+
+async def _sqlite_insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    names = [column.name for column in table.columns]
+    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
+    params = [
+        tuple(json.dumps(row[name], ensure_ascii=False) if name == "state" else row[name] for name in names)
+        for row in rows
+    ]
+    connection = await session.connection()
+    await connection.exec_driver_sql(sql, params)
 
 
 async def load_states(session: AsyncSession) -> dict[tuple[str, str], EntityState]:
