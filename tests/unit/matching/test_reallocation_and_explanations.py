@@ -7,7 +7,7 @@ from services.matching.domain.digest import inputs_digest
 from services.matching.domain.explain import explain_group, explain_pupil
 from services.matching.domain.reallocate import reallocate_groups, reallocate_pupils
 
-from .strategies import group_instances
+from .strategies import group_instances, pupil_instances
 from .test_group_mode import check_group_allocation
 
 
@@ -94,3 +94,35 @@ def test_digest_changes_with_the_seed_and_not_with_input_order():
     groups = [Group("g", 10, 52.0, 5.0)]
     assert inputs_digest(groups, acts, 1, {}) == inputs_digest(groups, acts[::-1], 1, {})
     assert inputs_digest(groups, acts, 1, {}) != inputs_digest(groups, acts, 2, {})
+
+
+@settings(max_examples=60, deadline=None)
+@given(pupil_instances())
+def test_individual_reallocation_after_a_cancellation_leaves_unaffected_pupils_where_they_were(instance):
+    pupils, acts = instance
+    first = allocate_pupils(pupils, acts, seed=2)
+    if not first.assignment:
+        return
+    gone = sorted(first.assignment.values())[0]
+    prev = [replace(p, group_id=ref, pupils=1, pupil_refs=(ref,)) for p in first.parts for ref in p.pupil_refs]
+    now = [replace(a, capacity=0) if a.id == gone else a for a in acts]
+    changes = reallocate_pupils(pupils, now, prev, first.waitlist, seed=2)
+    after = {p.group_id: p.activity_id for p in changes.parts}
+    for pupil, activity in first.assignment.items():
+        if activity != gone:
+            assert after[pupil] == activity
+    assert gone not in after.values()
+    for a in now:
+        assert sum(p.pupils for p in changes.parts if p.activity_id == a.id) <= max(0, a.capacity)
+
+
+def test_large_instances_fall_back_to_the_capacity_free_bound_which_still_bounds_the_cost():
+    from services.matching.domain import group_mode
+
+    acts = [Activity(f"a{i}", 25, 52.0 + i / 50, 5.0) for i in range(6)]
+    groups = [Group(f"g{i}", 20, 52.0 + i / 40, 5.0, max_travel_km=50) for i in range(6)]
+    problem = group_mode.candidates(groups, acts)
+    exact, _, _ = group_mode.lp_relaxation(problem)
+    weak, placeable, guide = group_mode.lp_relaxation(problem, max_pairs=1)
+    q = allocate_groups(groups, acts).quality
+    assert guide is None and placeable == 120 and weak <= exact <= q.objective
