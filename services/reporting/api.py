@@ -71,7 +71,7 @@ async def per_day(request: Request, programme_id: str) -> list[dict]:
 
 @router.get("/programmes/{programme_id}/kpi", summary="Public figures, small counts suppressed")
 async def public_kpi(request: Request, programme_id: str) -> dict:
-    threshold = ReportingSettings().suppression_threshold
+    threshold = getattr(request.app.state, "reporting_settings", ReportingSettings()).suppression_threshold
     kpis = report.public_kpis(await _aggregates(request, programme_id), threshold)
     return {"programme_id": programme_id, "as_of": _now(), "figures": kpis.figures,
             "suppressed": kpis.hidden, "threshold": threshold}

@@ -41,4 +41,5 @@ def build_app(settings: Settings, reporting: ReportingSettings | None = None) ->
                              threshold=reporting.suppression_threshold)
     app = create_app(runtime, [router, pages], title="girlsday reporting", description=DESCRIPTION)
     app.state.kpi_publisher = publisher
+    app.state.reporting_settings = reporting
     return app
