@@ -376,6 +376,20 @@ def lp_relaxation(p: _Problem, max_pairs: int = LP_MAX_PAIRS) -> tuple[float, fl
     return W_PLACED * total + float(res.fun), float(res.x.sum()), np.split(res.x, split_at)
 
 
+def _lp_parts(x: np.ndarray, group: Group, size: int) -> list[tuple[int, int]] | None:
+    """The LP's placement of a group when it is a valid one (integral, whole, within split rules).
+    A vertex of this transportation LP is integral, so most groups qualify."""
+    if not len(x):
+        return None
+    used = np.flatnonzero(x > 1e-6)
+    amounts = np.rint(x[used]).astype(np.int64)
+    if np.abs(x[used] - amounts).max(initial=0) > 1e-6 or amounts.sum() != size or len(used) > group.max_parts:
+        return None
+    if len(used) > 1 and amounts.min() < group.min_part_size:
+        return None
+    return [(int(pos), int(n)) for pos, n in zip(used, amounts)]
+
+
 def allocate_groups(
     groups: list[Group],
     activities: list[Activity],
@@ -398,12 +412,11 @@ def allocate_groups(
     if with_bound:
         on_step("solving the LP relaxation (bound)")
         bound, max_placed, guide = lp_relaxation(p)
-    if guide is not None:  # LP rounding: groups the LP places whole, where it places them
+    if guide is not None:  # LP rounding: every group the LP places within its split rules
         for g in order:
-            if len(guide[g]) and guide[g].max() >= p.size[g] - 1e-6:
-                pos = int(guide[g].argmax())
-                if st.remaining[p.cands[g][pos]] >= p.size[g]:
-                    st.place(g, [(pos, int(p.size[g]))])
+            parts = _lp_parts(guide[g], groups[g], int(p.size[g]))
+            if parts and all(st.remaining[p.cands[g][pos]] >= n for pos, n in parts):
+                st.place(g, parts)
     on_step("placing groups, hardest first")
     waiting = [g for g in order if g not in p.reasons and g not in st.parts and not _try_place(st, g)]
     on_step(f"making room for {len(waiting)} waiting groups")
