@@ -63,6 +63,12 @@ def _apply(projection: Projection, body: bytes, result: RebuildResult) -> list |
     return facts
 
 
+def _stream_sequence(msg) -> int:
+    """The stream sequence from the reply subject ($JS.ACK.<stream>.<consumer>.<n>.<sseq>...)."""
+    tokens = msg.reply.split(".")
+    return int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
+
+
 async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
                   on_body: Callable[[bytes], None], progress: Progress | None, every: int = 2000) -> int:
     """Feed every message of a stream from start_seq to its current end to on_body; the last seq.
@@ -80,7 +86,7 @@ async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
 
     async def receive(msg) -> None:
         nonlocal done
-        seq = msg.metadata.sequence.stream
+        seq = _stream_sequence(msg)
         if seq > last or finished.is_set():
             finished.set()
             return
@@ -119,22 +125,32 @@ async def rebuild(settings: Settings, progress: Progress | None = None) -> Rebui
     topology = Topology(settings.namespace)
     nc = await nats.connect(settings.nats_servers)
     result = RebuildResult()
-    projection = Projection()
     try:
         js = nc.jetstream()
+        sizes = {owner: (await js.stream_info(topology.stream_of_service(owner))).state.messages
+                 for owner in SUBSCRIPTIONS}
         lasts = {}
-        for owner in SUBSCRIPTIONS:
-            before = result.events
-
-            def on_body(body: bytes) -> None:
-                result.events += 1
-                _apply(projection, body, result)
-
-            lasts[owner] = await _replay(js, topology, owner, 1, on_body, progress)
-            result.per_stream[owner] = result.events - before
-        result.read_seconds = time.perf_counter() - started
+        # Each stream's events concern entity kinds no other stream touches, so a stream's rows
+        # can be written (in the database's thread) while the next stream is read; largest first.
         async with sessions() as session, session.begin():
-            result.rows = await store.replace_all(session, projection.entities)
+            await store.clear_all(session)
+            writing: asyncio.Task | None = None
+            for owner in sorted(SUBSCRIPTIONS, key=lambda o: -sizes[o]):
+                projection = Projection()
+                before = result.events
+
+                def on_body(body: bytes, projection=projection) -> None:
+                    result.events += 1
+                    _apply(projection, body, result)
+
+                lasts[owner] = await _replay(js, topology, owner, 1, on_body, progress)
+                result.per_stream[owner] = result.events - before
+                if writing:
+                    result.rows += await writing
+                writing = asyncio.create_task(store.insert_states(session, projection.entities))
+            result.read_seconds = time.perf_counter() - started
+            if writing:
+                result.rows += await writing
 
         # events published while we were reading: merged the live way (idempotent, order-free)
         pending: list = []

@@ -105,11 +105,20 @@ async def apply_facts(session: AsyncSession, facts: Iterable[Fact]) -> bool:
     return changed_any
 
 
-async def replace_all(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState],
-                      batch: int = 5000) -> int:
+async def replace_all(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState]) -> int:
     """Replace every projection row by the given states (the rebuild); returns rows written."""
+    await clear_all(session)
+    return await insert_states(session, entities)
+
+
+async def clear_all(session: AsyncSession) -> None:
     for table in ENTITIES.values():
         await session.execute(delete(table))
+
+
+async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState],
+                        batch: int = 5000) -> int:
+    """Insert rows for states whose rows do not exist (after clear_all)."""
     by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITIES}
     for (kind, key), state in entities.items():
         by_kind[kind].append(row_of(kind, key, state))

@@ -21,7 +21,7 @@ Version = str
 
 def make_version(revision: int, time: datetime, event_id: str) -> Version:
     utc = time.astimezone(UTC) if time.tzinfo else time.replace(tzinfo=UTC)
-    return f"{revision:010d}|{utc:%Y-%m-%dT%H:%M:%S.%f}|{event_id}"
+    return f"{revision:010d}|{utc.isoformat(timespec='microseconds')}|{event_id}"  # fixed width
 
 
 @dataclass(frozen=True)
