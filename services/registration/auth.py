@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.registration.domain.accounts import hash_secret, same_token
 from services.registration.problems import Forbidden
 from services.registration.store import companies, schools
+from services.registration.tx import reading
 
 bearer = HTTPBearer(auto_error=False, description="the admin token, or a school's or company's account secret")
 
@@ -45,7 +46,7 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     cache_key = f"{id(runtime)}:{digest}"
     if found := _cache.get(cache_key):
         return found
-    async with runtime.sessions() as session:
+    async with reading(runtime) as session:
         school = (await session.execute(select(schools.c.id).where(schools.c.secret_hash == digest))).scalar()
         company = None if school else (await session.execute(select(companies.c.id).where(companies.c.secret_hash == digest))).scalar()
     principal = Principal("school", school) if school else Principal("company", company) if company else None

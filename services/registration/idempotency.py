@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.store import idempotency
+from services.registration.tx import prefetch, transaction
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
 HEADER = "Idempotency-Key"
+STORED = select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash"))
+STORE = insert(idempotency)
 
 
 def _stream(key: str, n: int) -> bytes:
@@ -47,11 +50,12 @@ def _unseal(body: dict, key: str) -> dict:
 
 
 async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None,
-                  content: bytes | None = None) -> JSONResponse:
+                  content: bytes | None = None, reads: Sequence[tuple] = ()) -> JSONResponse:
     """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
 
     `key` overrides the header (web forms carry their key as a hidden field), `content` the body
-    that is fingerprinted (a form's fields, once the form has been parsed)."""
+    that is fingerprinted (a form's fields, once the form has been parsed), `reads` the (statement,
+    parameters) the action will read, sent along with the key's lookup (see `tx.prefetch`)."""
     runtime = request.app.state.runtime
     key = key if key is not None else request.headers.get(HEADER)
     if key is not None and not 1 <= len(key) <= 200:
@@ -60,15 +64,17 @@ async def execute(request: Request, principal_key: str, action: Action, *, key: 
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
     for attempt in range(3):
         try:
-            async with runtime.sessions() as session, session.begin():
+            async with transaction(runtime) as session:
+                for statement, params in reads:
+                    prefetch(session, statement, params)
                 if key_hash:
-                    stored = (await session.execute(select(idempotency).where(idempotency.c.key_hash == key_hash))).first()
+                    stored = (await session.execute(STORED, {"key_hash": key_hash})).first()
                     if stored:
                         return _replay(stored, fingerprint, key)
                 status, body = await action(session)
                 body = jsonable_encoder(body)
                 if key_hash:
-                    await session.execute(insert(idempotency).values(
+                    await session.execute(STORE, dict(
                         key_hash=key_hash, fingerprint=fingerprint, status_code=status,
                         body=json.dumps(_seal(body, key)), created_at=datetime.now(UTC)))
             return JSONResponse(body, status)
