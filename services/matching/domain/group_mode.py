@@ -263,8 +263,10 @@ def _make_room(st: _State, a: int, need: int, depth: int, busy: set[int], journa
 
 
 def _shift_parts(st: _State, a: int, need: int, busy: set[int], journal: list) -> None:
-    """Free places at ``a`` by moving some pupils of groups that may split to another of their
-    options with room (a new part, or a larger existing one), within their split rules."""
+    """Free places at ``a`` by moving pupils of groups that may split into their other options:
+    first into parts they already have (any room), then into new parts (room for at least the
+    minimum part size), always within their split rules. This gathers the small leftovers that
+    splitting scatters over many activities into one block where a whole group fits."""
     p = st.p
     for h in sorted(st.at[a] - busy):
         deficit = need - int(st.remaining[a])
@@ -272,20 +274,39 @@ def _shift_parts(st: _State, a: int, need: int, busy: set[int], journal: list) -
             return
         grp = p.groups[h]
         m = grp.min_part_size
+        if grp.max_parts < 2:
+            continue
         parts = dict(st.parts[h])
         here = next(pos for pos, n in parts.items() if p.cands[h][pos] == a)
         cur = parts[here]
-        x = cur if cur - max(deficit, 1) < m else max(deficit, 1)  # move all, or leave >= m
-        for pos, b in enumerate(p.cands[h]):
-            if b == a or st.remaining[b] < x:
+        new = dict(parts)
+        moved = 0
+        goal = min(deficit, cur)
+        for pos in sorted(parts, key=lambda q: -int(st.remaining[p.cands[h][q]])):  # existing parts
+            if pos == here or moved >= goal:
                 continue
-            if pos not in parts and (x < m or len(parts) - (x == cur) + 1 > grp.max_parts):
+            n = min(int(st.remaining[p.cands[h][pos]]), goal - moved)
+            new[pos] += n
+            moved += n
+        for pos, b in enumerate(p.cands[h]):  # new parts
+            if moved >= goal or len([q for q in new if new[q] > 0]) >= grp.max_parts + (cur - moved <= 0):
+                break
+            if pos in new or b == a:
                 continue
-            new = dict(parts)
-            new[here] = cur - x
-            new[pos] = new.get(pos, 0) + x
-            _move(st, h, sorted((q, n) for q, n in new.items() if n > 0), journal)
-            break
+            n = min(int(st.remaining[b]), max(goal - moved, m))
+            if n >= m and moved + n <= cur:
+                new[pos] = n
+                moved += n
+        if moved == 0:
+            continue
+        left = cur - moved
+        if 0 < left < m:
+            continue  # would leave a part below the minimum
+        new[here] = left
+        final = [(q, n) for q, n in sorted(new.items()) if n > 0]
+        if len(final) > grp.max_parts or (len(final) > 1 and min(n for _, n in final) < m):
+            continue
+        _move(st, h, final, journal)
 
 
 def _rollback_to(st: _State, journal: list, mark: int) -> None:
