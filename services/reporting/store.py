@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON, Column, Float, Integer, MetaData, String, Table, and_, case, delete, distinct, func,
     insert, literal, select, update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.domain.cube import fold
@@ -89,19 +90,24 @@ def programmes_touched(facts: Iterable[Fact]) -> set[str] | None:
 async def apply_facts(session: AsyncSession, facts: Iterable[Fact]) -> bool:
     """Merge facts into their entity rows (read, merge, write); True if any row changed."""
     changed_any = False
+    upsert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     for fact in facts:
         table = ENTITIES[fact.kind]
         query = select(table.c.state).where(table.c.id == fact.key).with_for_update()
-        raw = (await session.execute(query)).scalar_one_or_none()
-        new, changed = merge(EntityState.from_json(raw), fact)
-        if not changed:
-            continue
-        row = row_of(fact.kind, fact.key, new)
-        if raw is None:
-            await session.execute(insert(table).values(**row))
-        else:
-            await session.execute(update(table).where(table.c.id == fact.key).values(**row))
-        changed_any = True
+        for _attempt in range(2):
+            raw = (await session.execute(query)).scalar_one_or_none()
+            new, changed = merge(EntityState.from_json(raw), fact)
+            if not changed:
+                break
+            row = row_of(fact.kind, fact.key, new)
+            if raw is not None:
+                await session.execute(update(table).where(table.c.id == fact.key).values(**row))
+                break
+            # A concurrent transaction may create the same entity: then merge into its row.
+            inserted = await session.execute(upsert(table).values(**row).on_conflict_do_nothing(index_elements=["id"]))
+            if inserted.rowcount == 1:
+                break
+        changed_any |= changed
     return changed_any
 
 
@@ -122,11 +128,11 @@ async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str]
     by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITIES}
     for (kind, key), state in entities.items():
         by_kind[kind].append(row_of(kind, key, state))
-    sqlite = session.bind.dialect.name == "sqlite"
+    on_sqlite = session.bind.dialect.name == "sqlite"
     for kind, rows in by_kind.items():
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
-            if sqlite:  # the driver's executemany: several times faster than a Core insert
+            if on_sqlite:  # the driver's executemany: several times faster than a Core insert
                 await _sqlite_insert_many(session, ENTITIES[kind], chunk)
             else:
                 await session.execute(insert(ENTITIES[kind]), chunk)

@@ -13,7 +13,7 @@ from shared.envelope import CloudEvent
 from tests.conftest import running
 from tests.helpers import eventually
 
-from .edition import P, T0, edition_events, publish
+from .edition import EXPECTED_TOTALS, P, T0, edition_events, publish
 
 FAST = ReportingSettings(kpi_interval_s=0.5, lag_interval_s=0.2, _env_file=None)
 RELATIONS = [
@@ -154,7 +154,7 @@ async def test_every_table_exports_as_csv_and_as_excel_with_dutch_settings(start
 
 async def _summary_has_groups(client):
     response = await client.get(f"/api/programmes/{P}/summary")
-    return response.status_code == 200 and response.json()["totals"]["groups"] == 4 \
+    return response.status_code == 200 and response.json()["totals"] == EXPECTED_TOTALS \
         and response.json()["surveys"]["effects"]
 
 
