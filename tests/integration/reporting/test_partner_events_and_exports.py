@@ -67,6 +67,11 @@ async def test_partners_get_suppressed_kpis_that_never_leak_a_small_count(settin
             return last if last and last["figures"] == http_kpi["figures"] else None
 
         kpi = await eventually(final_figures, timeout=20)
+
+        async def no_lag():
+            text = (await client.get("/metrics")).text
+            return 'girlsday_reporting_projection_lag{stream="registration"} 0.0' in text
+        await eventually(no_lag, timeout=10)
     figures = kpi["figures"]
     assert received[-1].type == c.KpiUpdated.type_name()
     assert received[-1].subject is None or P in received[-1].subject
