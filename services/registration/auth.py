@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select
 
 from services.registration.domain.accounts import hash_secret, same_token
 from services.registration.problems import Forbidden
@@ -34,6 +34,9 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous")
+# Schools and companies in one query (one round trip): whose secret is this?
+ACCOUNT_BY_SECRET = select(literal("school").label("kind"), schools.c.id).where(schools.c.secret_hash == bindparam("digest")).union_all(
+    select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest")))
 _cache: dict[str, Principal] = {}
 
 
@@ -47,9 +50,8 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     if found := _cache.get(cache_key):
         return found
     async with reading(runtime) as session:
-        school = (await session.execute(select(schools.c.id).where(schools.c.secret_hash == digest))).scalar()
-        company = None if school else (await session.execute(select(companies.c.id).where(companies.c.secret_hash == digest))).scalar()
-    principal = Principal("school", school) if school else Principal("company", company) if company else None
+        found = (await session.execute(ACCOUNT_BY_SECRET, {"digest": digest})).first()
+    principal = Principal(found.kind, found.id) if found else None
     if principal:
         if len(_cache) > 100_000:
             _cache.clear()
