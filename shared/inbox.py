@@ -34,3 +34,19 @@ async def claim(session: AsyncSession, table: Table, consumer: str, event_id: st
     )
     result = await session.execute(statement)
     return result.rowcount == 1
+
+
+async def claim_many(session: AsyncSession, table: Table, consumer: str, event_ids: list[str]) -> set[str]:
+    """Claim several events in one statement; returns the ids not processed before."""
+    if not event_ids:
+        return set()
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = datetime.now(UTC)
+    statement = (
+        insert(table)
+        .values([{"consumer": consumer, "event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)])
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(table.c.event_id)
+    )
+    return set((await session.execute(statement)).scalars())

@@ -224,6 +224,9 @@ def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI]) -> None:
         except OSError as exc:
             sys.exit(f"girlsday-{name}: cannot listen on {settings.host}:{port} ({exc.strerror}); set GIRLSDAY_{name.upper()}_PORT")
     configure_logging(name, settings.log_level)
+    # aiosqlite runs each SQLite call on its own thread: every round trip hands the GIL over twice,
+    # and with Python's default 5 ms switch interval a busy event loop makes each hand-over wait.
+    sys.setswitchinterval(0.0005)
     app = build_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=port, log_config=None, timeout_graceful_shutdown=20)
     try:

@@ -7,6 +7,7 @@ reporting's projection equals the one a single replica builds from the same even
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -85,8 +86,9 @@ async def test_two_replicas_of_every_consuming_service_share_the_work_and_handle
             SchoolRegistered(school_id=str(uuid.uuid4()), brin=f"{i % 100:02d}AB", name=f"School {i}", level="vo", postcode="3511 AB")
             for i in range(EVENTS)
         ]
-        for data in events:
+        for data in events:  # a steady trickle, as registrations arrive: each replica has a pull waiting
             await publish(js, topology, data)
+            await asyncio.sleep(0.01)
 
         for service, pairs in replicas.items():
             async def all_handled(pairs=pairs):

@@ -76,7 +76,9 @@ async def test_a_pupil_answers_her_survey_on_a_phone_in_dutch(settings, js, topo
                 page = await phone.new_page()
                 await page.goto(teacher_url)
                 assert await page.locator("h1").inner_text() == "Vragenlijsten voor je leerlingen – Girls' Day 2027"
-                assert await page.locator(".slip img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+                await page.wait_for_function(  # the QR code is a real, decoded image (not a broken link)
+                        "() => { const img = document.querySelector('.slip img'); return img && img.complete && img.naturalWidth > 0 }",
+                        timeout=20_000)
                 await page.locator("a.survey-link[data-phase=pre]").first.click()
 
                 await page.wait_for_selector("form")

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 
 from shared import db
@@ -52,6 +53,16 @@ async def prepare(url: str):
 
 
 async def read(engine) -> tuple[int, dict[str, int]]:
+    """Read without taking the write lock (shared.db's SQLite engines BEGIN IMMEDIATE), so a test
+    can watch a consumer in another process that holds it batch after batch."""
+    reader = create_async_engine(engine.url)
+    try:
+        return await _read(reader)
+    finally:
+        await reader.dispose()
+
+
+async def _read(engine) -> tuple[int, dict[str, int]]:
     async with engine.connect() as conn:
         total = (await conn.execute(select(counters.c.value))).scalar_one()
         times = dict((await conn.execute(select(seen.c.school_id, seen.c.times))).all())
