@@ -85,7 +85,7 @@ def streams(replicas: int = typer.Option(1, min=1, max=5, help="Stream replicas 
         names = asyncio.run(_declare(settings.nats_url, settings.namespace, replicas))
     except Exception as exc:
         fail(f"cannot declare streams at {', '.join(redact(u) for u in settings.nats_servers)}: {type(exc).__name__}")
-    console.print("streams ready: " + ", ".join(names))
+    console.print(f"streams ready: {', '.join(names)} ({replicas} replica{'s' if replicas > 1 else ''} each)")
 
 
 @app.command()
