@@ -180,13 +180,17 @@ class _Batcher:
             batch, self.queued = self.queued, []
             try:
                 await self.process([raw for raw, _ in batch])
+                failure = None
             except Exception as exc:  # unexpected: unacked messages are redelivered after ack_wait
                 log.exception("consumer batch failed")
-                for _, done in batch:
-                    done.set_exception(exc)
-            else:
-                for _, done in batch:
+                failure = exc
+            for _, done in batch:
+                if done.done():  # its task was cancelled (shutdown)
+                    continue
+                if failure is None:
                     done.set_result(None)
+                else:
+                    done.set_exception(failure)
 
 
 @dataclass
