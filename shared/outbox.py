@@ -65,8 +65,7 @@ class Outbox:
         """Wake the relay as soon as a transaction that added events commits."""
 
         def after_commit(sync_session) -> None:
-            if self in sync_session.info.pop("outboxes", ()):
-                self.wakeup.set()
+            Outbox.committed(sync_session.info)
 
         def after_rollback(sync_session) -> None:
             sync_session.info.pop("outboxes", None)
@@ -74,6 +73,13 @@ class Outbox:
         target = sessions.kw["sync_session_class"]  # per factory, see shared.db.session_factory
         event.listen(target, "after_commit", after_commit)
         event.listen(target, "after_soft_rollback", lambda s, _t: after_rollback(s))
+
+    @staticmethod
+    def committed(info: dict) -> None:
+        """A transaction whose `info` this is has committed: wake the relays of its outboxes.
+        (For code that manages its own transactions instead of a session, e.g. registration/tx.py.)"""
+        for outbox in info.pop("outboxes", ()):
+            outbox.wakeup.set()
 
     async def pending(self, sessions: async_sessionmaker) -> int:
         async with sessions() as session:

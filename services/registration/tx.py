@@ -26,6 +26,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import StaticPool
 
 from shared import db
+from shared.outbox import Outbox
 
 _sync_connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -139,8 +140,7 @@ async def _sqlite(runtime, begin: str | None) -> AsyncIterator[SqliteTx]:
         except BaseException:
             await tx.rollback()
             raise
-    for outbox in tx.info.pop("outboxes", ()):  # committed: wake the relay (what the session's after_commit does)
-        outbox.wakeup.set()
+    Outbox.committed(tx.info)  # what the session's after_commit does
 
 
 def sqlite(runtime) -> bool:
