@@ -24,6 +24,7 @@ from services.reporting.domain.projection import Projection
 from services.reporting.handlers import SUBSCRIPTIONS
 from services.reporting.metrics import REBUILD_EVENTS
 from shared import db
+from shared.asyncapi import envelope_model
 from shared.contracts import contract_for_type
 from shared.envelope import CloudEvent
 from shared.settings import Settings
@@ -48,10 +49,35 @@ class RebuildResult:
         return self.events / self.seconds if self.seconds else 0.0
 
 
+_TYPE_KEY = b'"type":"'
+
+
+def _parse(body: bytes):
+    """(event, data) in one validation pass where the type can be read off the bytes.
+
+    Events this platform writes carry `"type":"..."` verbatim; validating the body straight into
+    the contract's own envelope model (shared.asyncapi.envelope_model) avoids building `data` as a
+    dict and validating it a second time, the larger part of a rebuild's work.
+    """
+    start = body.find(_TYPE_KEY)
+    if start >= 0:
+        start += len(_TYPE_KEY)
+        end = body.find(b'"', start)
+        try:
+            contract = contract_for_type(body[start:end].decode())
+        except (KeyError, UnicodeDecodeError):
+            contract = None
+        if contract is not None:
+            event = envelope_model(contract).model_validate_json(body)
+            if event.type == contract.type_name():
+                return event, event.data
+    event = CloudEvent.model_validate_json(body)
+    return event, contract_for_type(event.type).model_validate(event.data)
+
+
 def _apply(projection: Projection, body: bytes, result: RebuildResult) -> list | None:
     try:
-        event = CloudEvent.model_validate_json(body)
-        data = contract_for_type(event.type).model_validate(event.data)
+        event, data = _parse(body)
     except KeyError:
         result.skipped += 1
         return None
