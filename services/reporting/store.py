@@ -6,10 +6,10 @@ Each entity table has its id, the merged state (per-field values and versions, s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON, Column, Float, Integer, MetaData, String, Table, and_, case, delete, distinct, func,
     insert, literal, select, update,
@@ -143,7 +143,7 @@ async def _sqlite_insert_many(session: AsyncSession, table: Table, rows: list[di
     names = [column.name for column in table.columns]
     sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
     params = [
-        tuple(json.dumps(row[name], ensure_ascii=False) if name == "state" else row[name] for name in names)
+        tuple(orjson.dumps(row[name]).decode() if name == "state" else row[name] for name in names)
         for row in rows
     ]
     connection = await session.connection()
