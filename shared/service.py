@@ -101,16 +101,18 @@ class Runtime:
         self.started = True
 
     async def stop(self) -> None:
+        """Stop in order, each step bounded, so shutdown always ends: nothing is lost by a cut-short
+        step (unacked messages are redelivered, unpublished events stay in the outbox)."""
         for hook in self.on_stop:
-            await hook(self)
+            await _bounded(hook(self), 10, "on_stop hook")
         if self._lag_task:
             self._lag_task.cancel()
-        for subscriber in self.broker.subscribers:
-            await subscriber.stop()  # in-flight handlers finish (graceful_timeout)
+        subscribers = asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
+        await _bounded(subscribers, 20, "subscribers")  # in-flight handlers finish (graceful_timeout)
         if self.relay:
-            await self.relay.stop()  # publishes what handlers and requests left, while NATS is still connected
-        await self.broker.stop()
-        await self.engine.dispose()
+            await _bounded(self.relay.stop(), 8, "outbox relay")  # publishes what is left while NATS is connected
+        await _bounded(self.broker.stop(), 8, "broker")
+        await _bounded(self.engine.dispose(), 4, "database pool")
 
     async def health(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -162,6 +164,13 @@ class HttpMetrics:
             method = scope["method"]
             HTTP_DURATION.labels(self.service, method, path).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+
+
+async def _bounded(step: Awaitable, seconds: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("shutdown: %s did not stop within %.0f s; going on", what, seconds)
 
 
 def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: str, description: str = "") -> FastAPI:
