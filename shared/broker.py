@@ -78,7 +78,7 @@ def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 1
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
-        middlewares=[faststream_middleware(service)],
+        middlewares=[faststream_middleware()],
         logger=logger,
         log_level=logging.DEBUG,  # FastStream's per-message lines; the consumer wrapper logs what matters
     )

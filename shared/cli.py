@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from shared.settings import SERVICES, Settings
+from shared.settings import SERVICES, Settings, describe_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="girlsday: VHTO's Girls' Day platform")
 console = Console()
@@ -33,9 +33,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "GIRLSDAY_" + str(first["loc"][0]).upper() if first["loc"] else "GIRLSDAY_*"
-        console.print(f"[red]configuration error:[/red] {name}: {first['msg']}")
+        console.print(f"[red]configuration error:[/red] {describe_error(exc)}")
         raise typer.Exit(2) from None
 
 

@@ -6,6 +6,8 @@ Metrics are process-wide and labelled by service, so several services may live i
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 OUTBOX_PENDING = Gauge("girlsday_outbox_pending", "Events committed but not yet acknowledged by JetStream", ["service"])
@@ -27,13 +29,9 @@ HTTP_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-_faststream_middlewares: dict[str, object] = {}
-
-
-def faststream_middleware(service: str):
+@cache
+def faststream_middleware():
     """FastStream's Prometheus middleware; one per process (it registers its metrics once)."""
     from faststream.nats.prometheus import NatsPrometheusMiddleware
 
-    if "mw" not in _faststream_middlewares:
-        _faststream_middlewares["mw"] = NatsPrometheusMiddleware(registry=REGISTRY, app_name="girlsday")
-    return _faststream_middlewares["mw"]
+    return NatsPrometheusMiddleware(registry=REGISTRY, app_name="girlsday")

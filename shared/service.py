@@ -25,7 +25,7 @@ from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
 from shared.inbox import inbox_table
 from shared.metrics import CONSUMER_PENDING, HTTP_DURATION, HTTP_REQUESTS
 from shared.outbox import Outbox, OutboxRelay, outbox_table
-from shared.settings import ServiceName, Settings
+from shared.settings import ServiceName, Settings, describe_error
 from shared.topology import Topology, declare_streams
 
 log = logging.getLogger(__name__)
@@ -222,9 +222,7 @@ def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI]) -> None:
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field_name = "GIRLSDAY_" + str(first["loc"][0]).upper() if first["loc"] else "GIRLSDAY_*"
-        sys.exit(f"girlsday-{name}: configuration error: {field_name}: {first['msg']}")
+        sys.exit(f"girlsday-{name}: configuration error: {describe_error(exc)}")
     port = settings.port(name)
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

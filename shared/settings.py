@@ -63,3 +63,10 @@ class Settings(BaseSettings):
     @property
     def nats_servers(self) -> list[str]:
         return [s.strip() for s in self.nats_url.split(",")]
+
+
+def describe_error(exc) -> str:
+    """One line naming the environment variable and the rule, for a pydantic ValidationError."""
+    first = exc.errors()[0]
+    name = "GIRLSDAY_" + str(first["loc"][0]).upper() if first["loc"] else "GIRLSDAY_*"
+    return f"{name}: {first['msg']}"

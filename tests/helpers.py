@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 
 async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
@@ -16,3 +17,10 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for servers a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

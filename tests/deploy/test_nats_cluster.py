@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 
@@ -14,15 +13,10 @@ import pytest
 import yaml
 
 from tests.deploy import natsproc
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 
 STREAMS_JOB = natsproc.ROOT / "deploy" / "k8s" / "base" / "streams-job.yaml"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

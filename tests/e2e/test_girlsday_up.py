@@ -12,12 +12,8 @@ import time
 import httpx
 
 from shared.settings import SERVICES
+from tests.helpers import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def processes_mentioning(text: str) -> list[str]:

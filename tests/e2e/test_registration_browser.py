@@ -8,14 +8,13 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from services.registration.app import build_app
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 from tests.integration.registration.conftest import registration_pg, settings  # noqa: F401 - one reused database on PostgreSQL
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -25,11 +24,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"),
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

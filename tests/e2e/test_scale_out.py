@@ -21,8 +21,7 @@ import pytest
 from shared.contracts import SchoolRegistered
 from shared.envelope import make_event
 from shared.topology import Topology, declare_streams
-from tests.e2e.test_girlsday_up import free_port
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 
 CONSUMING = ("matching", "surveys", "reporting")
 EVENTS = 120

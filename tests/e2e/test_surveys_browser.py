@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 from datetime import UTC, date, datetime
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from services.surveys.app import build_app
 from services.surveys.config import SurveysConfig
 from tests.conftest import ADMIN
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 from tests.integration.surveys.helpers import Clock, group, placement, programme, publish
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -24,11 +23,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"),
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

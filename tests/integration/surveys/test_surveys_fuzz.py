@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from services.surveys.app import build_app
 from services.surveys.config import SurveysConfig
 from tests.conftest import ADMIN
-from tests.e2e.test_surveys_browser import free_port, serving
+from tests.e2e.test_surveys_browser import serving
+from tests.helpers import free_port
 from tests.helpers import eventually
 
 from .helpers import Clock, group, placement, programme, publish
