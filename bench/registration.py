@@ -22,8 +22,6 @@ import json
 import os
 import random
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,8 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 import nats  # noqa: E402
+
+from bench.load import Recorder, cpu_seconds, free_port, pct, run, run_pool, session  # noqa: E402
 
 from shared.embedded import start_nats  # noqa: E402
 from shared.topology import Topology  # noqa: E402
@@ -46,57 +46,6 @@ TOKEN = "bench-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 SECTORS = ["ict", "engineering", "energy", "construction", "science", "manufacturing", "mobility", "water"]
 POSTCODES = ["1011 AB", "3511 AB", "5612 AB", "9711 AB", "2511 AB", "6811 AB", "8011 AB", "7511 AB", "4811 AB", "6211 AB"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-class Recorder:
-    def __init__(self):
-        self.latencies: dict[str, list[float]] = {"write": [], "read": [], "trivial": []}
-        self.errors: Counter = Counter()
-        self.samples: list[str] = []
-
-    async def call(self, client: httpx.AsyncClient, kind: str, method: str, path: str, **kw) -> httpx.Response | None:
-        started = time.perf_counter()
-        try:
-            response = await client.request(method, path, **kw)
-        except httpx.HTTPError as exc:
-            self.errors[f"{kind} {type(exc).__name__}"] += 1
-            return None
-        self.latencies[kind].append(time.perf_counter() - started)
-        if response.status_code >= 300:
-            self.errors[f"{kind} {method} {response.status_code}"] += 1
-            if len(self.samples) < 5:
-                self.samples.append(f"{method} {path} -> {response.status_code} {response.text[:200]}")
-            return None
-        return response
-
-
-async def run_pool(jobs, clients: int) -> float:
-    """Run job coroutines-factories with `clients` workers; return the elapsed seconds."""
-    queue: asyncio.Queue = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-
-    async def worker():
-        while not queue.empty():
-            job = queue.get_nowait()
-            await job()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return time.perf_counter() - started
 
 
 async def trivial_phase(client, rec: Recorder, clients: int, requests: int) -> float:
@@ -221,33 +170,39 @@ async def main() -> dict:
     base = f"http://127.0.0.1:{port}"
     # Keep-alive, one connection per client; idle connections are dropped before uvicorn's 5 s
     # keep-alive timeout, so a request never races the server closing its connection (ReadError).
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients, keepalive_expiry=4)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        async with session(base, args.clients) as client:
             for _ in range(300):
                 try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
+                    async with client.get("/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
             else:
                 raise SystemExit(f"service did not become healthy; see {tmp / 'service.log'}")
             now = datetime.now(UTC)
-            r = await client.post("/api/programmes", headers=ADMIN, json={
+            r = await Recorder().call(client, "setup", "POST", "/api/programmes", headers=ADMIN, json={
                 "kind": "girls_day", "name": "Girls' Day bench", "event_date": (now + timedelta(days=60)).date().isoformat(),
                 "opens_at": (now - timedelta(hours=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()})
             programme_id = r.json()["id"]
-            await client.post(f"/api/programmes/{programme_id}/open", headers=ADMIN)
+            await Recorder().call(client, "setup", "POST", f"/api/programmes/{programme_id}/open", headers=ADMIN)
             await trivial_phase(client, Recorder(), args.clients, 500)  # warm-up
 
             trivial = Recorder()
+            cpu = cpu_seconds(service.pid)
             t_trivial = await trivial_phase(client, trivial, args.clients, args.trivial_requests // 2)
+            cpu_trivial = cpu_seconds(service.pid) - cpu
             mix = Recorder()
             accepted = {k: set() for k in ("school.registered", "company.registered", "activity.registered", "group.registered")}
+            cpu = cpu_seconds(service.pid)
             t_mix, writes = await opening_day(client, mix, args.clients, programme_id, args.schools, args.companies,
                                               args.activities, args.groups, args.reads, accepted)
+            cpu_mix = cpu_seconds(service.pid) - cpu
+            cpu = cpu_seconds(service.pid)
             t_trivial += await trivial_phase(client, trivial, args.clients, args.trivial_requests - args.trivial_requests // 2)
+            cpu_trivial += cpu_seconds(service.pid) - cpu
         stream = await check_stream(server.url, Topology(namespace), accepted)
     finally:
         service.terminate()
@@ -268,6 +223,8 @@ async def main() -> dict:
                    "p50_ms": round(pct(mix.latencies["write"], 50) * 1000, 2), "p99_ms": round(pct(mix.latencies["write"], 99) * 1000, 2)},
         "reads": {"requests": len(mix.latencies["read"]), "p50_ms": round(pct(mix.latencies["read"], 50) * 1000, 2),
                   "p99_ms": round(pct(mix.latencies["read"], 99) * 1000, 2)},
+        "service_cpu_ms": {"per_trivial": round(1000 * cpu_trivial / max(1, len(trivial.latencies["trivial"])), 3),
+                           "per_mix_request": round(1000 * cpu_mix / max(1, len(mix.latencies["write"]) + len(mix.latencies["read"])), 3)},
         "mix_seconds": round(t_mix, 2), "write_to_trivial_ratio": round(write_rps / trivial_rps, 3),
         "errors": sum(trivial.errors.values()) + sum(mix.errors.values()),
         "error_kinds": dict(trivial.errors + mix.errors), "error_samples": mix.samples[:3], **stream,
@@ -278,12 +235,14 @@ async def main() -> dict:
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main())
+    result = run(main())
     t, w, rd = result["trivial"], result["writes"], result["reads"]
     print(f"database: {result['database']}, {result['clients']} concurrent clients")
     print(f"trivial GET /api/ping : {t['rps']:8.1f} req/s  p50 {t['p50_ms']:6.1f} ms  p99 {t['p99_ms']:6.1f} ms  ({t['requests']} requests)")
     print(f"opening-day writes    : {w['rps']:8.1f} req/s  p50 {w['p50_ms']:6.1f} ms  p99 {w['p99_ms']:6.1f} ms  ({w['requests']} writes)")
     print(f"opening-day reads     :                p50 {rd['p50_ms']:6.1f} ms  p99 {rd['p99_ms']:6.1f} ms  ({rd['requests']} reads)")
+    print(f"service CPU per request: trivial {result['service_cpu_ms']['per_trivial']} ms, "
+          f"opening-day mix {result['service_cpu_ms']['per_mix_request']} ms (writes and reads)")
     print(f"write/trivial ratio {result['write_to_trivial_ratio']:.2f} (target >= 0.40); errors {result['errors']}; "
           f"events exactly once: {result['exactly_once']} ({result['stream_messages']} in stream, {result['expected_events']} expected, "
           f"outbox drained {result['outbox_drain_s']} s after the last write)")
