@@ -67,17 +67,28 @@ class Recorder:
         self.latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
         self.errors: Counter = Counter()
         self.samples: list[str] = []
+        self.retried = 0  # requests sent again after the connection broke (see `retries`)
 
     async def call(self, http: aiohttp.ClientSession, kind: str, method: str, path: str, *, ok=range(200, 300),
-                   **kw) -> Response | None:
-        """Send one request; the response if its status is in `ok`, else None (and the error counted)."""
+                   retries: int = 0, **kw) -> Response | None:
+        """Send one request; the response if its status is in `ok`, else None (and the error counted).
+
+        `retries`: how often to send it again when the connection broke before an answer arrived
+        (the latency then counts from the first attempt)."""
         started = time.perf_counter()
-        try:
-            async with http.request(method, path, **kw) as raw:
-                response = Response(raw.status, await raw.read())
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            self.errors[f"{kind} {type(exc).__name__}"] += 1
-            return None
+        for attempt in range(retries + 1):
+            try:
+                async with http.request(method, path, **kw) as raw:
+                    response = Response(raw.status, await raw.read())
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if attempt == retries:
+                    self.errors[f"{kind} {type(exc).__name__}"] += 1
+                    return None
+                self.retried += 1
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self.errors[f"{kind} {type(exc).__name__}"] += 1
+                return None
         self.latencies.setdefault(kind, []).append(time.perf_counter() - started)
         if response.status not in ok:
             self.errors[f"{kind} {method} {response.status}"] += 1
