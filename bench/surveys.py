@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 import nats  # noqa: E402
+
+from bench.load import Recorder, cpu_seconds, free_port, run, run_pool, session  # noqa: E402
 
 from shared.contracts import GroupRegistered, PlacementAssigned, ProgrammeOpened, PupilRef  # noqa: E402
 from shared.embedded import start_nats  # noqa: E402
@@ -43,12 +45,6 @@ GROUPS_PER_SCHOOL = 4
 LIKERT = ("self_efficacy_good_at_tech", "self_efficacy_solve_problem", "interest_tech", "interest_jobs")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def server_side_mean_ms(metrics: str) -> float | None:
     """Mean time the service itself spent on a response POST (its own HTTP histogram)."""
     route = 'route="/api/v1/surveys/{token}/response"'
@@ -60,17 +56,6 @@ def server_side_mean_ms(metrics: str) -> float | None:
             elif line.startswith("girlsday_http_request_duration_seconds_count"):
                 count = float(line.rsplit(" ", 1)[1])
     return round(1000 * total / count, 1) if total and count else None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def seed(js, topology: Topology, pupils: int) -> list[str]:
@@ -99,13 +84,18 @@ async def seed(js, topology: Topology, pupils: int) -> list[str]:
     return schools
 
 
-async def collect_tokens(http: httpx.AsyncClient, schools: list[str], pupils: int) -> list[tuple[str, str]]:
+async def get_json(http: aiohttp.ClientSession, path: str, **kw):
+    async with http.get(path, **kw) as response:
+        return response.status, await response.json()
+
+
+async def collect_tokens(http: aiohttp.ClientSession, schools: list[str], pupils: int) -> list[tuple[str, str]]:
     deadline = time.monotonic() + 300
     while True:
         found: list[tuple[str, str]] = []
         for school in schools:
-            url = (await http.get(f"/api/v1/admin/teacher-links/{PROGRAMME}/{school}", headers=ADMIN)).json()["url"]
-            data = (await http.get(f"/api/v1/teacher/{PROGRAMME}/{school}", params={"key": url.split("key=")[1]})).json()
+            url = (await get_json(http, f"/api/v1/admin/teacher-links/{PROGRAMME}/{school}", headers=ADMIN))[1]["url"]
+            _, data = await get_json(http, f"/api/v1/teacher/{PROGRAMME}/{school}", params={"key": url.split("key=")[1]})
             found += [(phase, p[phase]["token"]) for g in data["groups"] for p in g["pupils"] for phase in ("pre", "post")
                       if p.get(phase)]
         if len(found) >= 2 * pupils:
@@ -123,52 +113,28 @@ def answers(rng: random.Random, phase: str) -> dict:
     return chosen
 
 
-async def load(bases: list[str], jobs: list[tuple[str, str]], clients: int) -> tuple[list[float], float, int, int]:
-    queue: asyncio.Queue = asyncio.Queue()
+async def load(https: list[aiohttp.ClientSession], jobs: list[tuple[str, str]], clients: int) -> tuple[Recorder, float]:
+    """Every token answered once by `clients` closed-loop clients (one keep-alive connection each,
+    as 50 pupils' phones would have), spread over the replicas."""
     rng = random.Random(7)
-    for job in jobs:
-        queue.put_nowait((job[1], answers(rng, job[0])))
-    latencies: list[float] = []
-    errors = retries = 0
+    recorder = Recorder("response")
 
-    async def client(http: httpx.AsyncClient) -> None:
-        nonlocal errors, retries
-        while not queue.empty():
-            token, body = queue.get_nowait()
-            started = time.perf_counter()
-            for attempt in range(3):
-                try:
-                    response = await http.post(f"/api/v1/surveys/{token}/response", json={"answers": body})
-                    break
-                except (httpx.ReadError, httpx.RemoteProtocolError):  # keep-alive connection closed under us
-                    retries += 1
-                    if attempt == 2:
-                        raise
-            latencies.append(time.perf_counter() - started)
-            # after a retry, 409 means the first attempt had landed
-            errors += not (response.status_code == 201 or (attempt and response.status_code == 409))
+    def respond(n: int, token: str, body: dict):
+        return lambda: recorder.call(https[n % len(https)], "response", "POST", f"/api/v1/surveys/{token}/response",
+                                     ok=(201,), retries=2, json={"answers": body})
 
-    # one connection per client, as 50 pupils' phones would have; one shared pool of 50 connections
-    # costs httpx more CPU than the service spends answering
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    https = [httpx.AsyncClient(base_url=bases[n % len(bases)], limits=limits, timeout=60) for n in range(clients)]
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http) for http in https))
-        elapsed = time.perf_counter() - started
-    finally:
-        for http in https:
-            await http.aclose()
-    return latencies, elapsed, errors, retries
+    elapsed = await run_pool([respond(n, token, answers(rng, phase)) for n, (phase, token) in enumerate(jobs)], clients)
+    return recorder, elapsed
 
 
 async def wait_healthy(base: str, service: subprocess.Popen, tmp: Path) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=10)) as http:
         for _ in range(600):
             try:
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
+                async with http.get("/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
                 pass
             if service.poll() is not None:
                 raise SystemExit(f"surveys service stopped; see the logs in {tmp}")
@@ -193,7 +159,7 @@ async def main(args) -> dict:
             env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
         log_file = open(tmp / f"surveys-{n}.log", "wb")  # a pipe nobody reads would block the service once full
         services.append(subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env,
-                                         cwd=Path(__file__).resolve().parent.parent, stdout=log_file, stderr=subprocess.STDOUT))
+                                         cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT))
         if n == 0:  # the first one migrates the database alone
             await wait_healthy(f"http://127.0.0.1:{port}", services[0], tmp)
     nc = await nats.connect(server.url)
@@ -203,24 +169,28 @@ async def main(args) -> dict:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base, service in zip(bases, services):
             await wait_healthy(base, service, tmp)
-        async with httpx.AsyncClient(base_url=bases[0], timeout=60) as http:
+        # per replica, one session with a keep-alive connection for each of its share of the clients
+        https = [session(base, max(1, args.clients // len(bases))) for base in bases]
+        http = https[0]
+        try:
             started = time.perf_counter()
             schools = await seed(js, topology, args.pupils)
             tokens = await collect_tokens(http, schools, args.pupils)
             seeded_s = time.perf_counter() - started
             closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()  # pre and post both open now
-            await http.put(f"/api/v1/admin/programmes/{PROGRAMME}/windows", headers=ADMIN, json={"pre_closes": closes})
+            async with http.put(f"/api/v1/admin/programmes/{PROGRAMME}/windows", headers=ADMIN, json={"pre_closes": closes}):
+                pass
 
             results_sub = await js.subscribe(topology.subject("surveys.results.updated"), ordered_consumer=True,
                                              deliver_policy=nats.js.api.DeliverPolicy.NEW)
             random.Random(1).shuffle(tokens)
             cpu_before = sum(cpu_seconds(service.pid) for service in services)
-            try:
-                latencies, elapsed, errors, retries = await load(bases, tokens, args.clients)
-            except httpx.TransportError as exc:
-                raise SystemExit(f"load failed ({exc!r}); service logs in {tmp}") from None
+            recorder, elapsed = await load(https, tokens, args.clients)
             finished = time.perf_counter()
-            server_cpu_ms = 1000 * (sum(cpu_seconds(service.pid) for service in services) - cpu_before) / len(latencies)
+            responses = len(recorder.latencies["response"])
+            if not responses:
+                raise SystemExit(f"no response was accepted: {dict(recorder.errors)} {recorder.samples}; service logs in {tmp}")
+            server_cpu_ms = 1000 * (sum(cpu_seconds(service.pid) for service in services) - cpu_before) / responses
 
             async def wait_event() -> float:
                 while True:
@@ -231,15 +201,19 @@ async def main(args) -> dict:
 
             event_task = asyncio.create_task(wait_event())
             while True:
-                r = await http.get(f"/api/v1/admin/results/{PROGRAMME}", headers=ADMIN)
-                rates = r.json().get("response_rates", {}).get("programme", {}) if r.status_code == 200 else {}
+                status, body = await get_json(http, f"/api/v1/admin/results/{PROGRAMME}", headers=ADMIN)
+                rates = body.get("response_rates", {}).get("programme", {}) if status == 200 else {}
                 if all(rates.get(p, {}).get("responded") == args.pupils for p in ("pre", "post")):
                     break
                 await asyncio.sleep(0.05)
             api_reflect_s = time.perf_counter() - finished
             event_reflect_s = await asyncio.wait_for(event_task, 300)
-            paired = r.json()["paired"]
-            server_ms = server_side_mean_ms((await http.get("/metrics")).text)
+            paired = body["paired"]
+            async with http.get("/metrics") as response:
+                server_ms = server_side_mean_ms(await response.text())
+        finally:
+            for each in https:
+                await each.close()
     finally:
         await nc.close()
         for service in services:
@@ -250,14 +224,16 @@ async def main(args) -> dict:
             except subprocess.TimeoutExpired:
                 service.kill()
         server.stop()
+    latency = recorder.figures("response")
     return {
         "benchmark": "surveys", "database": "postgresql" if args.database_url else "sqlite",
-        "pupils": args.pupils, "responses": len(latencies), "clients": args.clients, "replicas": args.replicas, "errors": errors,
-        "retried_requests": retries,
+        "pupils": args.pupils, "responses": responses, "clients": args.clients, "replicas": args.replicas,
+        "errors": sum(recorder.errors.values()), "error_kinds": dict(recorder.errors), "error_samples": recorder.samples[:3],
+        "retried_requests": recorder.retried,
         "seed_s": round(seeded_s, 2), "elapsed_s": round(elapsed, 2),
-        "responses_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1), "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "max_ms": round(max(latencies) * 1000, 1), "server_side_mean_ms_replica_0": server_ms,
+        "responses_per_s": round(responses / elapsed, 1),
+        "p50_ms": latency["p50_ms"], "p99_ms": latency["p99_ms"], "max_ms": latency["max_ms"],
+        "server_side_mean_ms_replica_0": server_ms,
         "server_cpu_ms_per_response": round(server_cpu_ms, 2),
         "results_reflect_api_s": round(api_reflect_s, 2), "results_reflect_event_s": round(event_reflect_s, 2),
         "paired_n": paired["n_pairs"],
@@ -271,12 +247,7 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--replicas", type=int, default=1, help="service processes (PostgreSQL only)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
-    try:  # the clients' own overhead competes with the service for the same two cores
-        import uvloop
-
-        figures = uvloop.run(main(parser.parse_args()))
-    except ImportError:
-        figures = asyncio.run(main(parser.parse_args()))
+    figures = run(main(parser.parse_args()))
     print(f"surveys bench ({figures['database']}): {figures['responses']} responses from {figures['clients']} clients "
           f"in {figures['elapsed_s']} s = {figures['responses_per_s']} responses/s, errors {figures['errors']}")
     print(f"latency p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")
