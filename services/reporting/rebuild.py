@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import nats
+from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
@@ -89,6 +90,39 @@ def _apply(projection: Projection, body: bytes, result: RebuildResult) -> list |
     return facts
 
 
+class _ReplayClient(Client):
+    """A NATS connection that leaves the headers of data messages unparsed.
+
+    The rebuild needs only a message's body and reply subject, and nats-py's header parsing was
+    about a fifth of a replay's CPU. Status messages (`NATS/1.0 100 Idle Heartbeat`, flow control,
+    `NATS/1.0 404`), which the ordered consumer and the JetStream API rely on, are parsed as usual.
+    """
+
+    async def _process_headers(self, headers):
+        if headers and len(headers) > _STATUS_AT and headers[_STATUS_AT] != _SPACE:
+            return None
+        return await super()._process_headers(headers)
+
+
+_STATUS_AT, _SPACE = len(b"NATS/1.0"), ord(" ")
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector off while the rebuild runs.
+
+    A replay allocates hundreds of thousands of long-lived objects (entity states) and no reference
+    cycles to speak of; the collector kept re-scanning them, a quarter of the CPU of a rebuild.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _stream_sequence(msg) -> int:
     """The stream sequence from the reply subject ($JS.ACK.<stream>.<consumer>.<n>.<sseq>...)."""
     tokens = msg.reply.split(".")
@@ -143,13 +177,19 @@ async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
 
 
 async def rebuild(settings: Settings, progress: Progress | None = None) -> RebuildResult:
+    with _collector_paused():
+        return await _rebuild(settings, progress)
+
+
+async def _rebuild(settings: Settings, progress: Progress | None) -> RebuildResult:
     started = time.perf_counter()
     url = settings.database_url("reporting")
     engine = db.create_engine(url)  # first: it creates the SQLite file's directory
     await db.migrate("reporting", url)
     sessions = db.session_factory(engine)
     topology = Topology(settings.namespace)
-    nc = await nats.connect(settings.nats_servers)
+    nc = _ReplayClient()
+    await nc.connect(settings.nats_servers)
     result = RebuildResult()
     try:
         js = nc.jetstream()

@@ -66,12 +66,15 @@ ENTITIES: dict[str, Table] = {
     "response": _entity("response", _key("programme_id"), Column("phase", String(10))),
 }
 KINDS_OF_PROGRAMME = {"programme", "run", "survey"}  # keyed by programme id
+# The typed columns of each entity table (those between its id and its state), in table order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns if c.name not in ("id", "state")) for kind, table in ENTITIES.items()
+}
 
 
 def row_of(kind: str, key: str, state: EntityState) -> dict[str, Any]:
-    table = ENTITIES[kind]
-    columns = {c.name: state.fields.get(c.name) for c in table.columns if c.name not in ("id", "state")}
-    return {"id": key, **columns, "state": state.to_json()}
+    fields = state.fields
+    return {"id": key, **{name: fields.get(name) for name in COLUMNS[kind]}, "state": state.to_json()}
 
 
 def programmes_touched(facts: Iterable[Fact]) -> set[str] | None:
@@ -125,26 +128,30 @@ async def clear_all(session: AsyncSession) -> None:
 async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState],
                         batch: int = 5000) -> int:
     """Insert rows for states whose rows do not exist (after clear_all)."""
-    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ENTITIES}
+    by_kind: dict[str, list[tuple[str, EntityState]]] = {kind: [] for kind in ENTITIES}
     for (kind, key), state in entities.items():
-        by_kind[kind].append(row_of(kind, key, state))
+        by_kind[kind].append((key, state))
     on_sqlite = session.bind.dialect.name == "sqlite"
-    for kind, rows in by_kind.items():
-        for start in range(0, len(rows), batch):
-            chunk = rows[start:start + batch]
+    for kind, states in by_kind.items():
+        for start in range(0, len(states), batch):
+            chunk = states[start:start + batch]
             if on_sqlite:  # the driver's executemany: several times faster than a Core insert
-                await _sqlite_insert_many(session, ENTITIES[kind], chunk)
+                await _sqlite_insert_many(session, kind, chunk)
             else:
-                await session.execute(insert(ENTITIES[kind]), chunk)
-    return sum(len(rows) for rows in by_kind.values())
+                await session.execute(insert(ENTITIES[kind]), [row_of(kind, key, state) for key, state in chunk])
+    return sum(len(states) for states in by_kind.values())
 
 
-async def _sqlite_insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    names = [column.name for column in table.columns]
-    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
+async def _sqlite_insert_many(session: AsyncSession, kind: str, states: list[tuple[str, EntityState]]) -> None:
+    """Rows as parameter tuples in table order (id, typed columns, state as JSON text)."""
+    columns = COLUMNS[kind]
+    names = ("id", *columns, "state")
+    sql = f'INSERT INTO "{ENTITIES[kind].name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
+    dumps = orjson.dumps
     params = [
-        tuple(orjson.dumps(row[name]).decode() if name == "state" else row[name] for name in names)
-        for row in rows
+        (key, *[state.fields.get(name) for name in columns],
+         dumps({"fields": state.fields, "versions": state.versions}).decode())
+        for key, state in states
     ]
     connection = await session.connection()
     await connection.exec_driver_sql(sql, params)

@@ -69,9 +69,14 @@ class Projection:
         self.entities: dict[tuple[str, str], EntityState] = {}
 
     def apply(self, facts: Iterable[Fact]) -> None:
+        entities = self.entities
         for fact in facts:
             ident = (fact.kind, fact.key)
-            self.entities[ident], _ = merge(self.entities.get(ident, EntityState()), fact)
+            state = entities.get(ident)
+            if state is None:  # the first fact about an entity is its state (most facts, in a rebuild)
+                entities[ident] = EntityState(dict(fact.fields), dict.fromkeys(fact.fields, fact.version))
+            else:
+                entities[ident], _ = merge(state, fact)
 
     def of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
         return {key: state.fields for (k, key), state in self.entities.items() if k == kind}
