@@ -1,6 +1,6 @@
 """Surveys under load: 9,500 pupils answer pre and post from about 50 concurrent clients.
 
-    .venv/bin/python bench/surveys.py [--pupils 9500] [--clients 50] [--database-url URL [--replicas N]]
+    .venv/bin/python bench/surveys.py [--pupils 9500] [--clients 50] [--database-url URL [--replicas N]] [--profile FILE]
 
 Starts its own nats-server and the surveys service as a separate process (uvicorn, one worker),
 feeds it programme, group and placement events, collects every token through the teacher API,
@@ -184,9 +184,15 @@ async def main(args) -> dict:
             results_sub = await js.subscribe(topology.subject("surveys.results.updated"), ordered_consumer=True,
                                              deliver_policy=nats.js.api.DeliverPolicy.NEW)
             random.Random(1).shuffle(tokens)
+            profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(services[0].pid),
+                                         "-r", "100", "--gil", "--nonblocking", "-f", "raw", "-o", args.profile],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
             cpu_before = sum(cpu_seconds(service.pid) for service in services)
             recorder, elapsed = await load(https, tokens, args.clients)
             finished = time.perf_counter()
+            if profiler:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(30)
             responses = len(recorder.latencies["response"])
             if not responses:
                 raise SystemExit(f"no response was accepted: {dict(recorder.errors)} {recorder.samples}; service logs in {tmp}")
@@ -247,6 +253,8 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--replicas", type=int, default=1, help="service processes (PostgreSQL only)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
+    parser.add_argument("--profile", metavar="FILE", help="py-spy samples of the (first) service during the load, "
+                                                          "raw flame-graph lines (py-spy installed in the venv)")
     figures = run(main(parser.parse_args()))
     print(f"surveys bench ({figures['database']}): {figures['responses']} responses from {figures['clients']} clients "
           f"in {figures['elapsed_s']} s = {figures['responses_per_s']} responses/s, errors {figures['errors']}")

@@ -42,5 +42,6 @@ class SurveysContext:
         return f"{self.public_url}/leraar/{programme_id}/{school_id}?key={self.keys.key(programme_id, school_id)}"
 
 
-def surveys(request: Request) -> SurveysContext:
+async def surveys(request: Request) -> SurveysContext:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request
     return request.app.state.surveys

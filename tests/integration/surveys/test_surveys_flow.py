@@ -157,6 +157,44 @@ async def test_bad_input_gets_a_precise_4xx_and_stores_nothing(settings, js, top
         assert (await client.get("/api/v1/admin/results/gd-2027")).status_code == 401
 
 
+async def test_unusual_request_bodies_get_the_same_answers_as_usual_ones_and_are_counted(settings, js, topology):
+    clock = Clock(BEFORE)
+    async with surveys_service(settings, clock) as client:
+        await setup_school(js, topology)
+        _, overview = await teacher(client, expect_pupils=12)
+        pre = tokens(overview, "pre")
+        before = await counted(client)
+
+        # FastAPI's own validation for what the fast path does not take: no answers, a nested value, not JSON
+        for body in ({"answer": ANSWERS}, {"answers": {**ANSWERS, "interest_tech": [3]}}, {"answers": "3"}):
+            r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", json=body)
+            assert r.status_code == 422 and "detail" in r.json() and "code" not in r.json()
+        r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", content=b"answers=3",
+                              headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 422
+        # a float Likert answer goes through FastAPI and is stored like the integer it is
+        r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", json={"answers": {**ANSWERS, "interest_tech": 3.0}})
+        assert r.status_code == 201 and set(r.json()) == {"response_id"}
+        # the usual body: the same statuses and bodies as documented
+        r = await client.post(f"/api/v1/surveys/{pre['pup-02']}/response", json={"answers": ANSWERS, "extra": 1},
+                              headers={"content-type": "application/json; charset=utf-8"})
+        assert r.status_code == 201 and set(r.json()) == {"response_id"}
+        r = await client.post(f"/api/v1/surveys/{pre['pup-02']}/response", json={"answers": ANSWERS})
+        assert r.json() == {"code": "already_responded",
+                            "detail": "this token has already been used; the first response stands"}
+        r = await client.post(f"/api/v1/surveys/{pre['pup-03']}/response", json={"answers": {**ANSWERS, "interest_tech": 0}})
+        assert r.status_code == 422 and r.json()["problems"] == [{"item": "interest_tech", "code": "out_of_range"}]
+
+        assert await counted(client) - before == 8  # each under its route's template
+
+
+async def counted(client) -> float:
+    """Response submissions the service's HTTP metrics have counted."""
+    route = 'route="/api/v1/surveys/{token}/response"'
+    return sum(float(line.rsplit(" ", 1)[1]) for line in (await client.get("/metrics")).text.splitlines()
+               if line.startswith("girlsday_http_requests_total") and route in line and 'service="surveys"' in line)
+
+
 def _key(_overview) -> str:
     return "f" * 32
 
