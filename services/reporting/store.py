@@ -6,13 +6,14 @@ Each entity table has its id, the merged state (per-field values and versions, s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from sqlalchemy import (
-    JSON, Column, Float, Integer, MetaData, String, Table, and_, case, delete, distinct, func,
-    insert, literal, select, update,
+    JSON, Column, Float, Integer, MetaData, String, Table, and_, bindparam, case, delete, distinct,
+    func, insert, literal, select, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,24 +91,36 @@ def programmes_touched(facts: Iterable[Fact]) -> set[str] | None:
     return touched
 
 
+@functools.cache
+def _statements(kind: str, dialect: str):
+    """(read, update, insert) of one entity table, built once: the id and the values are parameters."""
+    table = ENTITIES[kind]
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        select(table.c.state).where(table.c.id == bindparam("key")).with_for_update(),
+        update(table).where(table.c.id == bindparam("key")),
+        upsert(table).on_conflict_do_nothing(index_elements=["id"]),
+    )
+
+
 async def apply_facts(session: AsyncSession, facts: Iterable[Fact]) -> bool:
     """Merge facts into their entity rows (read, merge, write); True if any row changed."""
     changed_any = False
-    upsert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    dialect = session.bind.dialect.name
     for fact in facts:
-        table = ENTITIES[fact.kind]
-        query = select(table.c.state).where(table.c.id == fact.key).with_for_update()
+        read, write, create = _statements(fact.kind, dialect)
         for _attempt in range(2):
-            raw = (await session.execute(query)).scalar_one_or_none()
+            raw = (await session.execute(read, {"key": fact.key})).scalar_one_or_none()
             new, changed = merge(EntityState.from_json(raw), fact)
             if not changed:
                 break
             row = row_of(fact.kind, fact.key, new)
             if raw is not None:
-                await session.execute(update(table).where(table.c.id == fact.key).values(**row))
+                del row["id"]
+                await session.execute(write, {**row, "key": fact.key})
                 break
             # A concurrent transaction may create the same entity: then merge into its row.
-            inserted = await session.execute(upsert(table).values(**row).on_conflict_do_nothing(index_elements=["id"]))
+            inserted = await session.execute(create, row)
             if inserted.rowcount == 1:
                 break
         changed_any |= changed
