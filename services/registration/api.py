@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 
 from services.registration import commands as cmd
+from services.registration import listings
 from services.registration import schemas as s
 from services.registration.auth import Principal, admin, authenticated, optional
 from services.registration.idempotency import execute
-from services.registration.store import activities, programmes
+from services.registration.store import programmes
 from services.registration.tx import reading
 
 router = APIRouter(prefix="/api")
@@ -73,11 +74,7 @@ async def get_programme(programme_id: str, request: Request):
 @router.get("/programmes/{programme_id}/activities", response_model=list[s.ActivityOut], tags=["programmes"], responses={404: AUTH[404]},
             summary="The activities on offer in a programme (public: what schools may name as preferences)")
 async def programme_activities(programme_id: str, request: Request):
-    async def listing(session):
-        await cmd.load_programme(session, programme_id)
-        query = select(activities).where(activities.c.programme_id == programme_id, activities.c.status == "registered").order_by(activities.c.created_at)
-        return await _all(session, query, cmd.activity_out)
-    return await _read(request, listing)
+    return await _read(request, lambda session: listings.activities_on_offer(session, programme_id))
 
 
 # --- schools --------------------------------------------------------------------------------

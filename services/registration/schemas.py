@@ -6,6 +6,7 @@ characters, numbers are finite: what passes here can always be stored on SQLite 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
@@ -15,8 +16,11 @@ from pydantic_core import PydanticCustomError
 from services.registration.domain.identifiers import SECTORS
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # below 32, except tab and newline
+
+
 def _printable(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+    if _CONTROL.search(value):
         raise PydanticCustomError("control_characters", "text must not contain control characters")
     return value
 

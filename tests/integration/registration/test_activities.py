@@ -52,3 +52,33 @@ async def test_a_cancelled_activity_cannot_be_edited(api):
     await api.post(f"/api/activities/{activity['id']}/cancel", headers=company[1])
     r = await api.put(f"/api/activities/{activity['id']}/capacity", headers=company[1], json={"capacity": 5})
     assert r.status_code == 409 and r.json()["detail"]["type"] == "activity_cancelled"
+
+
+async def test_the_public_listing_shows_each_activity_as_it_is_now_oldest_first(api):
+    programme, other = await api.programme(), await api.programme()
+    company = await api.company()
+    first = await api.activity(company, programme["id"], title="Eerste")
+    second = await api.activity(company, programme["id"], title="Tweede")
+    await api.activity(company, other["id"], title="Elders")
+
+    async def listed():
+        r = await api.get(f"/api/programmes/{programme['id']}/activities")
+        assert r.status_code == 200
+        for shown in r.json():  # each exactly as its own page shows it
+            assert shown == (await api.get(f"/api/activities/{shown['id']}", headers=company[1])).json()
+        return [(a["title"], a["capacity"], a["revision"]) for a in r.json()]
+
+    assert await listed() == [("Eerste", 24, 1), ("Tweede", 24, 1)]
+    assert await listed() == [("Eerste", 24, 1), ("Tweede", 24, 1)]  # asked again: the same answer
+    body = {k: v for k, v in activity_body(programme["id"], title="Eerste, herzien").items() if k != "programme_id"}
+    assert (await api.put(f"/api/activities/{first['id']}", headers=company[1], json=body)).status_code == 200
+    assert (await api.put(f"/api/activities/{second['id']}/capacity", headers=company[1], json={"capacity": 7})).status_code == 200
+    assert await listed() == [("Eerste, herzien", 24, 2), ("Tweede", 7, 2)]
+    await api.post(f"/api/activities/{first['id']}/cancel", headers=company[1])
+    await api.activity(company, programme["id"], title="Derde")
+    assert await listed() == [("Tweede", 7, 2), ("Derde", 24, 1)]
+
+
+async def test_the_listing_of_an_unknown_programme_is_not_found(api):
+    r = await api.get("/api/programmes/no-such-programme/activities")
+    assert r.status_code == 404 and r.json()["detail"]["type"] == "not_found"
