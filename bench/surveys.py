@@ -90,19 +90,31 @@ async def get_json(http: aiohttp.ClientSession, path: str, **kw):
 
 
 async def collect_tokens(http: aiohttp.ClientSession, schools: list[str], pupils: int) -> list[tuple[str, str]]:
+    """Every invitation's (phase, token), once the service has made them all and knows every pupil's consent."""
     deadline = time.monotonic() + 300
     while True:
         found: list[tuple[str, str]] = []
+        last_pupil = None
         for school in schools:
             url = (await get_json(http, f"/api/v1/admin/teacher-links/{PROGRAMME}/{school}", headers=ADMIN))[1]["url"]
             _, data = await get_json(http, f"/api/v1/teacher/{PROGRAMME}/{school}", params={"key": url.split("key=")[1]})
-            found += [(phase, p[phase]["token"]) for g in data["groups"] for p in g["pupils"] for phase in ("pre", "post")
-                      if p.get(phase)]
-        if len(found) >= 2 * pupils:
+            for p in (p for g in data["groups"] for p in g["pupils"]):
+                found += [(phase, p[phase]["token"]) for phase in ("pre", "post") if p.get(phase)]
+                if p["pupil_ref"] == last_ref(pupils) and p.get("post"):
+                    last_pupil = p["post"]["token"]  # post is open (the event is today); pre opens with the bench's close
+        # consent comes from registration's stream, invitations from matching's: the pupils of the
+        # last group registered are known once her post survey opens (not 403 consent_required)
+        if len(found) >= 2 * pupils and last_pupil and (await get_json(http, f"/api/v1/surveys/{last_pupil}"))[0] == 200:
             return found
         if time.monotonic() > deadline:
-            raise SystemExit(f"only {len(found)} of {2 * pupils} invitations after 300 s")
+            raise SystemExit(f"only {len(found)} of {2 * pupils} invitations (or consent unknown) after 300 s")
         await asyncio.sleep(1)
+
+
+def last_ref(pupils: int) -> str:
+    """The pupil ref `seed` registers last."""
+    g = (pupils + GROUP_SIZE - 1) // GROUP_SIZE - 1
+    return f"b{g:04d}-{min(GROUP_SIZE, pupils - g * GROUP_SIZE) - 1:02d}"
 
 
 def answers(rng: random.Random, phase: str) -> dict:
@@ -205,12 +217,17 @@ async def main(args) -> dict:
                     if data.get("responded") == {"pre": args.pupils, "post": args.pupils}:
                         return time.perf_counter() - finished
 
+            if recorder.errors:
+                raise SystemExit(f"{sum(recorder.errors.values())} responses failed ({dict(recorder.errors)}), "
+                                 f"e.g. {recorder.samples[:3]}; service logs in {tmp}")
             event_task = asyncio.create_task(wait_event())
             while True:
                 status, body = await get_json(http, f"/api/v1/admin/results/{PROGRAMME}", headers=ADMIN)
                 rates = body.get("response_rates", {}).get("programme", {}) if status == 200 else {}
                 if all(rates.get(p, {}).get("responded") == args.pupils for p in ("pre", "post")):
                     break
+                if time.perf_counter() - finished > 300:
+                    raise SystemExit(f"results do not reflect every response after 300 s: {rates}; service logs in {tmp}")
                 await asyncio.sleep(0.05)
             api_reflect_s = time.perf_counter() - finished
             event_reflect_s = await asyncio.wait_for(event_task, 300)
