@@ -16,7 +16,7 @@ from services.registration import schemas as s
 from services.registration.auth import Principal, admin, authenticated, optional
 from services.registration.idempotency import execute
 from services.registration.store import programmes
-from services.registration.tx import reading
+from services.registration.tx import read
 
 router = APIRouter(prefix="/api")
 
@@ -33,8 +33,7 @@ def _runtime(request: Request):
 
 
 async def _read(request: Request, fn):
-    async with reading(_runtime(request)) as session:
-        return await fn(session)
+    return await read(_runtime(request), fn)
 
 
 @router.get("/ping", tags=["operations"], summary="Trivial endpoint (benchmark baseline)")
@@ -87,7 +86,7 @@ async def register_school(body: s.SchoolIn, request: Request, who: Principal = D
     async def act(session):
         school, secret = await cmd.register_school(session, _runtime(request).outbox, cmd.school_of(body))
         return 201, {"school": school, "account_secret": secret}
-    return await execute(request, who.key(), act, reads=[(cmd.SCHOOL_BY_BRIN, {"brin": body.brin})])
+    return await execute(request, who.key(), act)
 
 
 @router.get("/schools/{school_id}", response_model=s.SchoolOut, tags=["schools"], responses=AUTH)
@@ -101,8 +100,7 @@ async def get_school(school_id: str, request: Request, who: Principal = Depends(
              summary="Register a group of this school for a programme")
 async def register_group(school_id: str, body: s.GroupIn, request: Request, who: Principal = Depends(authenticated),
                          _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _created(cmd.register_group(session, _runtime(request).outbox, who, school_id, body)),
-                         reads=cmd.reads_of_group(body, body.programme_id))
+    return await execute(request, who.key(), lambda session: _created(cmd.register_group(session, _runtime(request).outbox, who, school_id, body)))
 
 
 @router.get("/schools/{school_id}/groups", response_model=list[s.GroupOut], tags=["groups"], responses=AUTH)
@@ -153,7 +151,7 @@ async def register_company(body: s.CompanyIn, request: Request, who: Principal =
     async def act(session):
         company, secret = await cmd.register_company(session, _runtime(request).outbox, cmd.company_of(body))
         return 201, {"company": company, "account_secret": secret}
-    return await execute(request, who.key(), act, reads=[(cmd.COMPANY_BY_KVK, {"kvk": body.kvk})])
+    return await execute(request, who.key(), act)
 
 
 @router.get("/companies/{company_id}", response_model=s.CompanyOut, tags=["companies"], responses=AUTH)
@@ -167,8 +165,7 @@ async def get_company(company_id: str, request: Request, who: Principal = Depend
              summary="Register an activity of this company for a programme")
 async def register_activity(company_id: str, body: s.ActivityIn, request: Request, who: Principal = Depends(authenticated),
                             _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _created(cmd.register_activity(session, _runtime(request).outbox, who, company_id, body)),
-                         reads=[(cmd.PROGRAMME_BY_ID, {"id": body.programme_id})])
+    return await execute(request, who.key(), lambda session: _created(cmd.register_activity(session, _runtime(request).outbox, who, company_id, body)))
 
 
 @router.get("/companies/{company_id}/activities", response_model=list[s.ActivityOut], tags=["activities"], responses=AUTH)

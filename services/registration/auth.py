@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, literal, select
 from services.registration.domain.accounts import hash_secret, same_token
 from services.registration.problems import Forbidden
 from services.registration.store import companies, schools
-from services.registration.tx import reading
+from services.registration.tx import read
 
 bearer = HTTPBearer(auto_error=False, description="the admin token, or a school's or company's account secret")
 
@@ -49,8 +49,10 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     cache_key = f"{id(runtime)}:{digest}"
     if found := _cache.get(cache_key):
         return found
-    async with reading(runtime) as session:
-        found = (await session.execute(ACCOUNT_BY_SECRET, {"digest": digest})).first()
+    async def lookup(session):
+        return (await session.execute(ACCOUNT_BY_SECRET, {"digest": digest})).first()
+
+    found = await read(runtime, lookup)
     principal = Principal(found.kind, found.id) if found else None
     if principal:
         if len(_cache) > 100_000:

@@ -38,15 +38,6 @@ ACTIVITIES_ON_OFFER = select(activities.c.id).where(
 INSERT_SCHOOL, INSERT_COMPANY, INSERT_GROUP, INSERT_ACTIVITY = insert(schools), insert(companies), insert(groups), insert(activities)
 
 
-def reads_of_group(body: schemas.GroupFields, programme_id: str) -> list[tuple]:
-    """What registering this group reads (so it can travel in one round trip with the key's lookup)."""
-    named = set(body.preferred_activities) | {a for p in body.pupils for a in p.ranking}
-    reads = [(PROGRAMME_BY_ID, {"id": programme_id})]
-    if named:
-        reads.append((ACTIVITIES_ON_OFFER, {"programme_id": programme_id, "ids": sorted(named)}))
-    return reads
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 

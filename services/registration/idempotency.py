@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.store import idempotency
-from services.registration.tx import prefetch, transaction
+from services.registration.tx import write
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
 HEADER = "Idempotency-Key"
@@ -50,34 +50,34 @@ def _unseal(body: dict, key: str) -> dict:
 
 
 async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None,
-                  content: bytes | None = None, reads: Sequence[tuple] = ()) -> JSONResponse:
+                  content: bytes | None = None) -> JSONResponse:
     """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
 
     `key` overrides the header (web forms carry their key as a hidden field), `content` the body
-    that is fingerprinted (a form's fields, once the form has been parsed), `reads` the (statement,
-    parameters) the action will read, sent along with the key's lookup (see `tx.prefetch`)."""
+    that is fingerprinted (a form's fields, once the form has been parsed)."""
     runtime = request.app.state.runtime
     key = key if key is not None else request.headers.get(HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise HTTPException(422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}])
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + (content if content is not None else await request.body())).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
+
+    async def once(session) -> JSONResponse:
+        if key_hash:
+            stored = (await session.execute(STORED, {"key_hash": key_hash})).first()
+            if stored:
+                return _replay(stored, fingerprint, key)
+        status, body = await action(session)
+        body = jsonable_encoder(body)
+        if key_hash:
+            await session.execute(STORE, dict(
+                key_hash=key_hash, fingerprint=fingerprint, status_code=status,
+                body=json.dumps(_seal(body, key)), created_at=datetime.now(UTC)))
+        return JSONResponse(body, status)
+
     for attempt in range(3):
         try:
-            async with transaction(runtime) as session:
-                for statement, params in reads:
-                    prefetch(session, statement, params)
-                if key_hash:
-                    stored = (await session.execute(STORED, {"key_hash": key_hash})).first()
-                    if stored:
-                        return _replay(stored, fingerprint, key)
-                status, body = await action(session)
-                body = jsonable_encoder(body)
-                if key_hash:
-                    await session.execute(STORE, dict(
-                        key_hash=key_hash, fingerprint=fingerprint, status_code=status,
-                        body=json.dumps(_seal(body, key)), created_at=datetime.now(UTC)))
-            return JSONResponse(body, status)
+            return await write(runtime, once)
         except IntegrityError:
             # A concurrent request won a unique constraint (same key, same BRIN/KvK): run again,
             # and the second pass sees its row and answers with the replay or the 409.

@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, func, select
 from services.registration import commands as cmd
 from services.registration import schemas as s
 from services.registration.store import activities
-from services.registration.tx import prefetch
 
 STATE = (select(func.count(), func.coalesce(func.sum(activities.c.revision), 0))
          .where(activities.c.programme_id == bindparam("programme_id")))
@@ -78,7 +77,6 @@ ACTIVITIES = Pieces(s.ActivityOut, cmd.activity_out)
 
 async def activities_on_offer(session, programme_id: str) -> Response:
     """GET /api/programmes/{id}/activities: the registered activities of a programme, oldest first."""
-    prefetch(session, cmd.PROGRAMME_BY_ID, {"id": programme_id})  # on SQLite in the same round trip
     state = tuple((await session.execute(STATE, {"programme_id": programme_id})).one())
     await cmd.load_programme(session, programme_id)  # 404 for an unknown programme
     if (body := ACTIVITIES.cached(programme_id, state)) is None:

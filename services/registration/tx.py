@@ -1,26 +1,30 @@
-"""Transactions of the registration service, with one thread hop per round trip on SQLite.
+"""Transactions of the registration service: on SQLite, group commit on the connection's thread.
 
-aiosqlite runs every call on the connection's own thread; SQLAlchemy's adapter makes 3-4 such
-calls per statement (cursor, execute, fetchall, close), plus 3 for `BEGIN IMMEDIATE`, and each
-one waits for a turn of the busy event loop while it holds the service's only SQLite connection.
-A group registration took ~23 of them. `transaction(runtime)` on SQLite hands the commands an
-`AsyncSession` stand-in instead: writes without RETURNING are queued and sent together with the
-next read or with the COMMIT, each round trip is one call on the connection's thread, and it runs
-there through a synchronous SQLAlchemy connection over the same sqlite3 connection (so the types,
-the compiled statements and the exceptions are SQLAlchemy's own). A registration is now 3-5 hops.
+`await write(runtime, fn)` runs `fn(session)` in a transaction and returns what it returns (an
+exception rolls the transaction back and is raised to the caller); `await read(runtime, fn)` the
+same for reads. On PostgreSQL `session` is a plain `AsyncSession` per call (the pool gives each
+its own connection, so the round trips of concurrent requests overlap).
 
-Commands see the same interface as with a session: `execute(...)` -> a buffered `Result`
-(`.first()`, `.scalar()`, `.all()`, ...), `info` (the outbox records itself there). The one
-difference: a queued write's errors (e.g. `IntegrityError`) surface at the next read or at the
-commit, which still is inside `transaction(...)`. On PostgreSQL it is the plain `AsyncSession`
-(the pool gives every request its own connection, the round trips overlap).
+On SQLite all of a service's writes go through one connection anyway, and aiosqlite runs every
+call on that connection's own thread: each round trip is a hop there and back, and each hop waits
+for a turn of the busy event loop (a registration took 3 hops, plus checking the connection out
+and resetting it). So here the transactions that arrive together run as one batch, in one hop:
+on the connection's thread, one after another, inside one `BEGIN IMMEDIATE ... COMMIT`, each in
+its own SAVEPOINT — an exception rolls back that transaction only and goes to its caller; the
+others commit. Reads of the batch run first, outside the write transaction. The functions run
+there as they are: a `session.execute` on that thread completes at once, so a coroutine that
+awaits only its session finishes without ever suspending and is driven to its end right there
+(awaiting anything else is an error). Each transaction still sees its own writes and those of
+the transactions before it in the batch, as if they had run one by one; a unique constraint
+(same key, same BRIN) that a batch mate won surfaces as the usual `IntegrityError`.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import StaticPool
@@ -28,13 +32,45 @@ from sqlalchemy.pool import StaticPool
 from shared import db
 from shared.outbox import Outbox
 
+T = TypeVar("T")
+Work = Callable[[Any], Awaitable[T]]
+MAX_BATCH = 200
+
 _sync_connections: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sqlite(runtime) -> bool:
+    return db.is_sqlite(runtime.database_url)
+
+
+async def write(runtime, fn: Work[T]) -> T:
+    """Run `fn(session)` in one write transaction: committed when it returns, rolled back if it raises."""
+    if sqlite(runtime):
+        return await _batcher(runtime.engine).run(fn, write=True)
+    async with runtime.sessions() as session, session.begin():
+        return await fn(session)
+
+
+async def read(runtime, fn: Work[T]) -> T:
+    """Run `fn(session)`, which only reads."""
+    if sqlite(runtime):
+        return await _batcher(runtime.engine).run(fn, write=False)
+    async with runtime.sessions() as session:
+        return await fn(session)
+
+
+def _batcher(engine) -> Batcher:
+    batcher = _batchers.get(engine.sync_engine)
+    if batcher is None:
+        batcher = _batchers[engine.sync_engine] = Batcher(engine)
+    return batcher
 
 
 def _sync_connection(aio) -> Connection:
     """A synchronous SQLAlchemy connection over aiosqlite's sqlite3 connection (call on its thread).
 
-    It never begins, commits or resets anything itself: `SqliteTx` issues BEGIN/COMMIT/ROLLBACK,
+    It never begins, commits or resets anything itself: the batch issues BEGIN/SAVEPOINT/COMMIT,
     and the async pool rolls back on return as always."""
     conn = _sync_connections.get(aio)
     if conn is None:
@@ -45,132 +81,116 @@ def _sync_connection(aio) -> Connection:
     return conn
 
 
-def _key(statement, params) -> tuple:
-    return id(statement), repr(sorted(params.items())) if params else ""
+class ThreadSession:
+    """The `AsyncSession` subset the commands use, on the connection's thread: each `execute`
+    runs at once and answers a buffered result."""
 
-
-class _Queued:
-    """What `execute` answers for a queued write: nothing to read (commands don't read them)."""
-
-    def __getattr__(self, name):
-        raise AttributeError(f"a queued write has no result ({name}); use RETURNING to read it back")
-
-
-QUEUED = _Queued()
-
-
-class SqliteTx:
-    """The `AsyncSession` subset the commands use, one hop per read and one for the commit."""
-
-    def __init__(self, aio, begin: str | None) -> None:
-        self._aio = aio
-        self._begin = begin  # issued together with the first statement
-        self._began = False
-        self._queued: list = []
-        self._prefetch: list = []  # reads to send with the next round trip
-        self._read_ahead: dict = {}  # their results, until a write is queued
-        self.info: dict = {}
-        self.hops = 0
-
-    def prefetch(self, statement, params: dict) -> None:
-        """A read the command will make: it travels with the next round trip, and `execute` of the
-        same statement object with equal parameters answers from it (until a write is queued)."""
-        self._prefetch.append((statement, params))
+    def __init__(self, conn: Connection, info: dict) -> None:
+        self._conn = conn
+        self.info = info
 
     async def execute(self, statement, params=None):
-        if getattr(statement, "is_dml", False) and not statement.exported_columns:
-            self._queued.append((statement, params))
-            self._read_ahead.clear()
-            return QUEUED
-        if (frozen := self._read_ahead.pop(_key(statement, params), None)) is not None:
-            return frozen()
-        return (await self._round_trip(statement, params))()
+        result = self._conn.execute(statement, params)
+        return result.freeze()() if result.returns_rows else result
 
     async def scalar(self, statement, params=None):
         return (await self.execute(statement, params)).scalar()
 
-    async def _round_trip(self, statement=None, params=None, *, end: str | None = None):
-        queued, self._queued = self._queued, []
-        prefetch, self._prefetch = self._prefetch, []
-        begin = self._begin if not self._began else None
-        if not (begin or queued or prefetch or statement is not None or end):
-            return None
-        self._began = self._began or begin is not None
-        aio = self._aio
 
-        def work():
-            conn = _sync_connection(aio)
-            raw = conn.connection.dbapi_connection
-            if begin:
-                raw.execute(begin)
-            for stmt, p in queued:
-                conn.execute(stmt, p)
-            ahead = [conn.execute(stmt, p).freeze() for stmt, p in prefetch]
-            frozen = conn.execute(statement, params).freeze() if statement is not None else None
-            if end:
-                raw.execute(end)
-            return ahead, frozen
-
-        self.hops += 1
-        ahead, frozen = await aio._execute(work)
-        self._read_ahead.update((_key(stmt, p), result) for (stmt, p), result in zip(prefetch, ahead))
-        return frozen
-
-    async def commit(self) -> None:
-        if self._queued or self._began:
-            await self._round_trip(end="COMMIT" if self._began or self._begin else None)
-            self._began = False
-
-    async def rollback(self) -> None:
-        self._queued.clear()
-        if self._began:
-            self._began = False
-            raw = self._aio._conn
-            await self._aio._execute(lambda: raw.in_transaction and raw.execute("ROLLBACK"))
+def _drive(coroutine):
+    """Run a coroutine that never suspends (it awaits only a `ThreadSession`) to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a batched transaction awaited something other than its session")
 
 
-@contextlib.asynccontextmanager
-async def _sqlite(runtime, begin: str | None) -> AsyncIterator[SqliteTx]:
-    async with runtime.engine.connect() as connection:  # the pool's only connection: we are the one writer now
-        aio = (await connection.get_raw_connection()).driver_connection
-        tx = SqliteTx(aio, begin)
+class _Call:
+    __slots__ = ("fn", "write", "future")
+
+    def __init__(self, fn: Work, write: bool) -> None:
+        self.fn = fn
+        self.write = write
+        self.future = asyncio.get_running_loop().create_future()
+
+
+class Batcher:
+    """The SQLite group commit of one database: calls queue up while a batch runs; the next batch
+    takes them all (up to MAX_BATCH). No task runs while nothing is queued."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self._queue: list[_Call] = []
+        self._task: asyncio.Task | None = None
+        self.batches = 0  # how many batches ran (tests, diagnostics)
+
+    async def run(self, fn: Work[T], *, write: bool) -> T:
+        call = _Call(fn, write)
+        self._queue.append(call)
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name="registration-group-commit")
+        return await call.future
+
+    async def _drain(self) -> None:
         try:
-            yield tx
-            await tx.commit()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._run(batch)
+        finally:
+            self._task = None
+
+    async def _run(self, batch: list[_Call]) -> None:
+        info: dict = {}
+        try:
+            async with self.engine.connect() as connection:
+                aio = (await connection.get_raw_connection()).driver_connection
+                outcomes = await aio._execute(_on_thread, aio, batch, info)
+        except BaseException as exc:  # BEGIN or COMMIT failed: nothing of the batch was stored
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.batches += 1
+        Outbox.committed(info)  # wake the relay when events were added
+        for call, (ok, value) in zip(batch, outcomes):
+            if call.future.done():  # the caller went away (e.g. the client disconnected)
+                continue
+            if ok:
+                call.future.set_result(value)
+            else:
+                call.future.set_exception(value)
+
+
+def _on_thread(aio, batch: list[_Call], info: dict) -> list[tuple[bool, Any]]:
+    """One batch on the connection's thread: the reads, then the writes in one transaction."""
+    conn = _sync_connection(aio)
+    raw = conn.connection.dbapi_connection
+    outcomes: dict[int, tuple[bool, Any]] = {}
+    for index, call in enumerate(batch):
+        if not call.write:
+            try:
+                outcomes[index] = (True, _drive(call.fn(ThreadSession(conn, info))))
+            except Exception as exc:
+                outcomes[index] = (False, exc)
+    writes = [(index, call) for index, call in enumerate(batch) if call.write]
+    if writes:
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            for index, call in writes:
+                raw.execute("SAVEPOINT call")
+                try:
+                    outcomes[index] = (True, _drive(call.fn(ThreadSession(conn, info))))
+                except Exception as exc:
+                    raw.execute("ROLLBACK TO call")
+                    outcomes[index] = (False, exc)
+                raw.execute("RELEASE call")
+            raw.execute("COMMIT")
         except BaseException:
-            await tx.rollback()
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
             raise
-    Outbox.committed(tx.info)  # what the session's after_commit does
-
-
-def sqlite(runtime) -> bool:
-    return db.is_sqlite(runtime.database_url)
-
-
-def prefetch(session, statement, params: dict) -> None:
-    """Announce a read the transaction will make (saves a round trip on SQLite; nothing elsewhere)."""
-    if isinstance(session, SqliteTx):
-        session.prefetch(statement, params)
-
-
-@contextlib.asynccontextmanager
-async def transaction(runtime) -> AsyncIterator:
-    """One write transaction: commits at the end, rolls back on an exception."""
-    if sqlite(runtime):
-        async with _sqlite(runtime, "BEGIN IMMEDIATE") as tx:  # the write lock up front, as shared.db does
-            yield tx
-    else:
-        async with runtime.sessions() as session, session.begin():
-            yield session
-
-
-@contextlib.asynccontextmanager
-async def reading(runtime) -> AsyncIterator:
-    """Reads only. On SQLite without BEGIN: while we hold the pool's only connection nothing else
-    of this service writes, and each SELECT is consistent on its own."""
-    if sqlite(runtime):
-        async with _sqlite(runtime, None) as tx:
-            yield tx
-    else:
-        async with runtime.sessions() as session:
-            yield session
+    return [outcomes[index] for index in range(len(batch))]

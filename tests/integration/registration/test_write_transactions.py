@@ -1,16 +1,20 @@
-"""The SQLite write path (`services.registration.tx`): one thread hop per round trip, same semantics
-as a session — atomic, read-your-writes, rolled back on any error."""
+"""The SQLite group commit (`services.registration.tx`): the transactions that arrive together share
+one BEGIN ... COMMIT on the connection's thread, yet each keeps the semantics of its own
+transaction — atomic, read-your-writes, rolled back on its own error, without harming the others."""
 
+import asyncio
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from services.registration.commands import PROGRAMME_BY_ID
-from services.registration.store import idempotency, metadata, programmes
-from services.registration.tx import reading, transaction
+from services.registration import tx
+from services.registration.store import idempotency, metadata
 from shared import db
+
+KEYS = select(idempotency.c.key_hash).order_by(idempotency.c.key_hash)
 
 
 @pytest.fixture
@@ -24,71 +28,78 @@ async def runtime(tmp_path):
 
 
 def key_row(key: str) -> dict:
-    from datetime import UTC, datetime
-
     return {"key_hash": key, "fingerprint": "f", "status_code": 201, "body": "{}", "created_at": datetime.now(UTC)}
 
 
+def inserting(*names: str, then=None):
+    async def work(session):
+        for name in names:
+            await session.execute(insert(idempotency), key_row(name))
+        if then:
+            return await then(session)
+        return names
+    return work
+
+
 async def keys(runtime) -> list[str]:
-    async with reading(runtime) as session:
-        return list((await session.execute(select(idempotency.c.key_hash).order_by(idempotency.c.key_hash))).scalars())
+    async def all_keys(session):
+        return list((await session.execute(KEYS)).scalars())
+    return await tx.read(runtime, all_keys)
 
 
-async def test_queued_writes_commit_together_in_one_round_trip_with_the_commit(runtime):
-    async with transaction(runtime) as tx:
-        await tx.execute(insert(idempotency), key_row("a"))
-        await tx.execute(insert(idempotency), key_row("b"))
-    assert tx.hops == 1
+async def test_a_transaction_commits_and_answers_what_its_work_returns(runtime):
+    assert await tx.write(runtime, inserting("a", "b")) == ("a", "b")
     assert await keys(runtime) == ["a", "b"]
 
 
-async def test_a_read_after_a_queued_write_sees_it(runtime):
-    async with transaction(runtime) as tx:
-        await tx.execute(insert(idempotency), key_row("a"))
-        assert (await tx.execute(select(idempotency.c.key_hash))).scalar() == "a"
+async def test_a_transaction_sees_its_own_writes(runtime):
+    async def count(session):
+        return list((await session.execute(KEYS)).scalars())
+    assert await tx.write(runtime, inserting("a", then=count)) == ["a"]
 
 
-async def test_a_failing_write_at_commit_rolls_back_the_whole_transaction(runtime):
-    async with transaction(runtime) as tx:
-        await tx.execute(insert(idempotency), key_row("a"))
-    with pytest.raises(IntegrityError):
-        async with transaction(runtime) as tx:
-            await tx.execute(insert(idempotency), key_row("b"))
-            await tx.execute(insert(idempotency), key_row("a"))  # duplicate key: fails only at the commit
-    assert await keys(runtime) == ["a"]
-    async with transaction(runtime) as tx:  # the connection is usable again, nothing left open
-        await tx.execute(insert(idempotency), key_row("c"))
-    assert await keys(runtime) == ["a", "c"]
-
-
-async def test_an_exception_in_the_command_rolls_back(runtime):
+async def test_an_exception_rolls_back_that_transaction_and_reaches_its_caller(runtime):
+    async def broken(session):
+        raise RuntimeError("rule broken")
     with pytest.raises(RuntimeError):
-        async with transaction(runtime) as tx:
-            await tx.execute(insert(idempotency), key_row("a"))
-            await tx.execute(select(idempotency.c.key_hash))  # the insert is sent: now it must be rolled back
-            raise RuntimeError("rule broken")
+        await tx.write(runtime, inserting("a", then=broken))
     assert await keys(runtime) == []
 
 
-async def test_a_prefetched_read_travels_with_the_first_round_trip(runtime):
-    async with transaction(runtime) as tx:
-        tx.prefetch(PROGRAMME_BY_ID, {"id": "p1"})
-        assert (await tx.execute(select(idempotency).where(idempotency.c.key_hash == "x"))).first() is None
-        assert (await tx.execute(PROGRAMME_BY_ID, {"id": "p1"})).first() is None  # answered from the prefetch
-        assert tx.hops == 1
-        await tx.execute(PROGRAMME_BY_ID, {"id": "p2"})  # other parameters: a round trip of its own
-        assert tx.hops == 2
+async def test_concurrent_transactions_share_a_batch_and_fail_only_on_their_own(runtime):
+    await tx.write(runtime, inserting("taken"))
+    batches = tx._batcher(runtime.engine).batches
+
+    async def broken(session):
+        raise ValueError("no")
+    outcomes = await asyncio.gather(
+        tx.write(runtime, inserting("a")), tx.write(runtime, inserting("b", "taken")), tx.write(runtime, inserting("c", then=broken)),
+        tx.write(runtime, inserting("d")), return_exceptions=True)
+    assert outcomes[0] == ("a",) and outcomes[3] == ("d",)
+    assert isinstance(outcomes[1], IntegrityError) and isinstance(outcomes[2], ValueError)
+    assert tx._batcher(runtime.engine).batches == batches + 1  # all four in one BEGIN ... COMMIT
+    assert await keys(runtime) == ["a", "d", "taken"]  # b and c rolled back entirely
 
 
-async def test_a_queued_write_invalidates_prefetched_reads(runtime):
-    from datetime import UTC, date, datetime
+async def test_a_later_transaction_of_a_batch_sees_the_writes_of_an_earlier_one(runtime):
+    async def seen(session):
+        return list((await session.execute(KEYS)).scalars())
+    first, second = await asyncio.gather(tx.write(runtime, inserting("a")), tx.write(runtime, seen))
+    assert second == ["a"]
 
-    now = datetime.now(UTC)
-    async with transaction(runtime) as tx:
-        tx.prefetch(PROGRAMME_BY_ID, {"id": "p1"})
-        await tx.execute(select(idempotency.c.key_hash))
-        await tx.execute(insert(programmes), dict(
-            id="p1", kind="girls_day", name="P", event_date=date(2027, 4, 8), opens_at=now, closes_at=now, allocation_mode="groups",
-            min_group_size=10, max_group_size=None, min_age=10, max_age=15, target_pupils=0, target_schools=0, target_companies=0,
-            status="draft", revision=1, created_at=now))
-        assert (await tx.execute(PROGRAMME_BY_ID, {"id": "p1"})).first().name == "P"
+
+async def test_reads_of_a_batch_see_only_committed_data(runtime):
+    async def seen(session):
+        return list((await session.execute(KEYS)).scalars())
+    written, read = await asyncio.gather(tx.write(runtime, inserting("a")), tx.read(runtime, seen))
+    assert read == []  # run before the batch's writes: never what a failed COMMIT could take back
+    assert await keys(runtime) == ["a"]
+
+
+async def test_work_that_awaits_anything_but_its_session_is_refused(runtime):
+    async def sleepy(session):
+        await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="awaited something other than its session"):
+        await tx.write(runtime, sleepy)
+    await tx.write(runtime, inserting("a"))  # the connection is usable again, nothing left open
+    assert await keys(runtime) == ["a"]
