@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -140,6 +141,9 @@ def _no_candidate_reason(g: Group, activities: list[Activity], d: np.ndarray) ->
 class _State:
     def __init__(self, p: _Problem):
         self.p = p
+        # Free places below the smallest part a splittable group may form are of use only to a part
+        # already there; placements avoid leaving such a useless rest behind when they can.
+        self.useful = min((g.min_part_size for g, n in zip(p.groups, p.size) if _splittable(g, int(n))), default=0)
         self.remaining = p.cap.copy()
         self.parts: dict[int, list[tuple[int, int]]] = {}  # group -> [(candidate position, pupils)]
         self.at: list[set[int]] = [set() for _ in p.activities]  # activity -> groups (whole or part)
@@ -163,10 +167,19 @@ class _State:
         return W_RANK * self.p.ranks[g][pos] + W_KM * self.p.dists[g][pos]
 
 
+def _splittable(g: Group, size: int) -> bool:
+    return g.max_parts >= 2 and size >= 2 * g.min_part_size
+
+
 def _best_whole(st: _State, g: int, exclude: int = -1) -> int:
-    """Position of the best candidate with room for the whole group, or -1."""
+    """Position of the best candidate with room for the whole group, or -1. Among those with room,
+    the best one that leaves no useless rest (fewer free places than any part can use) wins."""
     c = st.p.cands[g]
-    room = np.flatnonzero(st.remaining[c] >= st.p.size[g])
+    rem = st.remaining[c]
+    room = np.flatnonzero(rem >= st.p.size[g])
+    if st.useful > 1 and len(room):
+        rest = rem[room] - st.p.size[g]
+        room = np.concatenate([room[(rest == 0) | (rest >= st.useful)], room[(rest > 0) & (rest < st.useful)]])
     for pos in room:
         if c[pos] != exclude:
             return int(pos)
@@ -174,6 +187,34 @@ def _best_whole(st: _State, g: int, exclude: int = -1) -> int:
 
 
 def _split(st: _State, g: int) -> list[tuple[int, int]] | None:
+    return _split_exact(st, g) or _split_greedy(st, g)
+
+
+def _split_exact(st: _State, g: int, width: int = 12) -> list[tuple[int, int]] | None:
+    """Parts that leave no useless rest behind: every part but one fills its activity exactly, the
+    last one leaves nothing or a rest a part can use. Fewest parts first, then the best options
+    (among the ``width`` best candidates with room for a part)."""
+    grp, c, size = st.p.groups[g], st.p.cands[g], int(st.p.size[g])
+    if not _splittable(grp, size):
+        return None
+    m = grp.min_part_size
+    rem = st.remaining[c]
+    usable = [int(x) for x in np.flatnonzero(rem >= m)[:width]]
+    for k in range(2, grp.max_parts + 1):
+        for combo in combinations(usable, k):
+            room = [int(rem[q]) for q in combo]
+            total = sum(room)
+            if total < size:
+                continue
+            for last in range(k):
+                n_last = size - (total - room[last])
+                rest = room[last] - n_last
+                if m <= n_last <= room[last] and (rest == 0 or rest >= st.useful):
+                    return [(q, n_last if i == last else room[i]) for i, q in enumerate(combo)]
+    return None
+
+
+def _split_greedy(st: _State, g: int) -> list[tuple[int, int]] | None:
     grp, c, size = st.p.groups[g], st.p.cands[g], int(st.p.size[g])
     k_max, m = grp.max_parts, grp.min_part_size
     if k_max < 2 or size < 2 * m:

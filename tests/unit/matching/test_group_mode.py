@@ -88,3 +88,18 @@ def test_run_reports_its_gap_against_the_lp_bound():
     q = allocate_groups(groups, acts).quality
     assert q.placed_ratio == 1.0 and q.bound is not None
     assert q.bound <= q.objective and 0 <= q.optimality_gap < 0.1 and q.placed_gap == 0
+
+
+def test_split_fills_activities_exactly_so_a_group_that_must_stay_whole_still_fits():
+    # The splittable group is placed first (no single activity can take it). Splitting it over its
+    # two nearest activities (7 + 6 at "nearest" and "near") would leave 3 useless places at
+    # "nearest", the only activity large enough for the whole group; filling "near" and "far"
+    # exactly leaves "nearest" free for it.
+    acts = [Activity("nearest", 10, 52.001, 5.0), Activity("near", 7, 52.01, 5.0), Activity("far", 6, 52.02, 5.0)]
+    splittable = Group("s", 13, 52.0, 5.0, max_parts=2, min_part_size=6)
+    whole = Group("w", 10, 52.0, 5.0)
+    result = allocate_groups([splittable, whole], acts, with_bound=False)
+    check_group_allocation([splittable, whole], acts, result)
+    placed = {(p.group_id, p.activity_id): p.pupils for p in result.parts}
+    assert placed == {("s", "near"): 7, ("s", "far"): 6, ("w", "nearest"): 10}
+    assert result.quality.placed_ratio == 1.0 and result.quality.splits == 1
