@@ -89,8 +89,8 @@ class Recorded(BaseModel):
              responses={**ERRORS, 422: {"model": Problem}}, tags=["pupils"],
              summary="Record the one response of this token (a second one is refused with 409)")
 async def post_response(token: Token, body: AnswersIn, ctx: Ctx):
-    # A well-formed request never gets here: fast_response.FastResponseRoute answers it the same way
-    # with less overhead. This route documents the API and answers everything else.
+    # The usual request never gets here: fast_response.FastResponseRoute answers it the same way with
+    # less overhead. This route documents the API and answers every request the fast path hands on.
     status, content = await respond(ctx, token, body.answers)
     return JSONResponse(content, status) if status != 201 else Recorded(**content)
 

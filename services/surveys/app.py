@@ -15,8 +15,8 @@ from shared.settings import Settings
 from . import api, pages
 from .config import SurveysConfig
 from .context import SurveysContext
-from .fast_response import ROUTE, FastResponseRoute
 from .domain.rules import WindowPolicy
+from .fast_response import ROUTE, FastResponseRoute
 from .handlers import CONSUMERS
 from .jobs import check_reminders, refresh_results, reminder_policy, run_every, shutdown_pool
 from .links import TeacherKeys
