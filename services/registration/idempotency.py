@@ -9,13 +9,13 @@ never holds a usable secret, yet the retrying client (who has the key) gets it b
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import orjson
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +50,7 @@ def _unseal(body: dict, key: str) -> dict:
 
 
 async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None,
-                  content: bytes | None = None) -> JSONResponse:
+                  content: bytes | None = None) -> Response:
     """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
 
     `key` overrides the header (web forms carry their key as a hidden field), `content` the body
@@ -62,18 +62,18 @@ async def execute(request: Request, principal_key: str, action: Action, *, key: 
     fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + (content if content is not None else await request.body())).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
 
-    async def once(session) -> JSONResponse:
+    async def once(session) -> Response:
         if key_hash:
             stored = (await session.execute(STORED, {"key_hash": key_hash})).first()
             if stored:
                 return _replay(stored, fingerprint, key)
         status, body = await action(session)
-        body = jsonable_encoder(body)
+        content = _json(body)
         if key_hash:
-            await session.execute(STORE, dict(
-                key_hash=key_hash, fingerprint=fingerprint, status_code=status,
-                body=json.dumps(_seal(body, key)), created_at=datetime.now(UTC)))
-        return JSONResponse(body, status)
+            sealed = _json(_seal(body, key)) if body.get("account_secret") else content
+            await session.execute(STORE, dict(key_hash=key_hash, fingerprint=fingerprint, status_code=status,
+                                              body=sealed.decode(), created_at=datetime.now(UTC)))
+        return _answer(content, status)
 
     for attempt in range(3):
         try:
@@ -86,8 +86,19 @@ async def execute(request: Request, principal_key: str, action: Action, *, key: 
     raise AssertionError("unreachable")
 
 
-def _replay(stored, fingerprint: str, key: str) -> JSONResponse:
+def _replay(stored, fingerprint: str, key: str) -> Response:
     if stored.fingerprint != fingerprint:
         raise HTTPException(422, [{"type": "idempotency_key_reused", "loc": ["header", HEADER],
                                    "msg": "this Idempotency-Key was used for a different request"}])
-    return JSONResponse(_unseal(json.loads(stored.body), key), stored.status_code, headers={"Idempotent-Replayed": "true"})
+    body = orjson.loads(stored.body)
+    content = _json(_unseal(body, key)) if isinstance(body, dict) and body.get("account_secret") else stored.body.encode()
+    return _answer(content, stored.status_code, {"Idempotent-Replayed": "true"})
+
+
+def _json(body) -> bytes:
+    """The answer as JSON (dates and times in ISO 8601, as FastAPI writes them; anything else through FastAPI's encoder)."""
+    return orjson.dumps(body, default=jsonable_encoder)
+
+
+def _answer(content: bytes, status: int, headers: dict | None = None) -> Response:
+    return Response(content, status, headers=headers, media_type="application/json")

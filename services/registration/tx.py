@@ -22,6 +22,7 @@ the transactions before it in the batch, as if they had run one by one; a unique
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -41,7 +42,12 @@ _batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def sqlite(runtime) -> bool:
-    return db.is_sqlite(runtime.database_url)
+    return _is_sqlite(runtime.database_url)
+
+
+@functools.cache
+def _is_sqlite(url: str) -> bool:
+    return db.is_sqlite(url)
 
 
 async def write(runtime, fn: Work[T]) -> T:
