@@ -105,7 +105,7 @@ async def register_group(school_id: str, body: s.GroupIn, request: Request, who:
 
 @router.get("/schools/{school_id}/groups", response_model=list[s.GroupOut], tags=["groups"], responses=AUTH)
 async def list_groups(school_id: str, request: Request, who: Principal = Depends(authenticated)):
-    return await _read(request, lambda session: cmd.list_groups(session, who, school_id))
+    return await _read(request, lambda session: listings.groups_of_school(session, who, school_id))
 
 
 @router.get("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=AUTH)

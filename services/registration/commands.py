@@ -30,6 +30,10 @@ LOCAL = ZoneInfo("Europe/Amsterdam")
 # Statements of the write path, built once: executing them with parameters skips building and
 # cache-keying an expression per request (a third of a registration's CPU went there).
 PROGRAMME_BY_ID = select(programmes).where(programmes.c.id == bindparam("id"))
+SCHOOL_BY_ID = select(schools).where(schools.c.id == bindparam("id"))
+COMPANY_BY_ID = select(companies).where(companies.c.id == bindparam("id"))
+GROUP_BY_ID = select(groups).where(groups.c.id == bindparam("id"))
+ACTIVITY_BY_ID = select(activities).where(activities.c.id == bindparam("id"))
 SCHOOL_BY_BRIN = select(schools.c.id).where(schools.c.brin == bindparam("brin"))
 COMPANY_BY_KVK = select(companies.c.id).where(companies.c.kvk == bindparam("kvk"))
 ACTIVITIES_ON_OFFER = select(activities.c.id).where(
@@ -194,7 +198,7 @@ async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Co
 
 
 async def load_school(session: AsyncSession, principal: Principal, school_id: str):
-    row = (await session.execute(select(schools).where(schools.c.id == school_id))).first()
+    row = (await session.execute(SCHOOL_BY_ID, {"id": school_id})).first()
     if row is None:
         raise NotFound("school", school_id)
     owns(principal, "school", school_id)
@@ -202,7 +206,7 @@ async def load_school(session: AsyncSession, principal: Principal, school_id: st
 
 
 async def load_company(session: AsyncSession, principal: Principal, company_id: str):
-    row = (await session.execute(select(companies).where(companies.c.id == company_id))).first()
+    row = (await session.execute(COMPANY_BY_ID, {"id": company_id})).first()
     if row is None:
         raise NotFound("company", company_id)
     owns(principal, "company", company_id)
@@ -281,7 +285,7 @@ async def register_group(session: AsyncSession, outbox: Outbox, principal: Princ
 
 
 async def load_group(session: AsyncSession, principal: Principal, group_id: str):
-    row = (await session.execute(select(groups).where(groups.c.id == group_id))).first()
+    row = (await session.execute(GROUP_BY_ID, {"id": group_id})).first()
     if row is None:
         raise NotFound("group", group_id)
     owns(principal, "school", row.school_id)
@@ -356,12 +360,6 @@ async def erase_pupil(session: AsyncSession, outbox: Outbox, principal: Principa
     return await _store_group(session, outbox, row, data)
 
 
-async def list_groups(session: AsyncSession, principal: Principal, school_id: str) -> list[dict]:
-    await load_school(session, principal, school_id)
-    rows = await session.execute(select(groups).where(groups.c.school_id == school_id).order_by(groups.c.created_at))
-    return [group_out(r) for r in rows]
-
-
 # --- activities ---------------------------------------------------------------------------
 
 
@@ -413,7 +411,7 @@ async def register_activity(session: AsyncSession, outbox: Outbox, principal: Pr
 
 
 async def load_activity(session: AsyncSession, principal: Principal, activity_id: str):
-    row = (await session.execute(select(activities).where(activities.c.id == activity_id))).first()
+    row = (await session.execute(ACTIVITY_BY_ID, {"id": activity_id})).first()
     if row is None:
         raise NotFound("activity", activity_id)
     owns(principal, "company", row.company_id)

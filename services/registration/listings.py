@@ -9,7 +9,8 @@ about an activity changes without its `revision` going up, and activities are ne
   tells whether the listing cached for the programme is still the answer;
 - if not, the ids and revisions of the activities on offer, in order, say which serialised
   records to join; only records not serialised yet (new or changed) are read in full.
-The database stays the truth, so this is exact with any number of replicas.
+The database stays the truth, so this is exact with any number of replicas. A school's groups
+are few: they are read in full, but each is validated and serialised once per revision too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from sqlalchemy import bindparam, func, select
 
 from services.registration import commands as cmd
 from services.registration import schemas as s
-from services.registration.store import activities
+from services.registration.auth import Principal
+from services.registration.store import activities, groups
 
 STATE = (select(func.count(), func.coalesce(func.sum(activities.c.revision), 0))
          .where(activities.c.programme_id == bindparam("programme_id")))
@@ -46,6 +48,19 @@ class Pieces:
     def serialise(self, row) -> bytes:
         """The JSON of one record, exactly as the response model serialises it."""
         return self._adapter.dump_json(self._adapter.validate_python(self._out(row)))
+
+    def piece(self, row) -> bytes:
+        """`serialise(row)`, once per (id, revision)."""
+        key = (row.id, row.revision)
+        if (found := self._pieces.get(key)) is None:
+            if len(self._pieces) >= MAX_PIECES:
+                self._pieces = {}
+            found = self._pieces[key] = self.serialise(row)
+        return found
+
+    def join(self, rows) -> bytes:
+        """The JSON array of these full rows."""
+        return b"[" + b",".join(self.piece(row) for row in rows) + b"]"
 
     def cached(self, name: str, state: tuple) -> bytes | None:
         found = self._listings.get(name)
@@ -73,6 +88,8 @@ class Pieces:
 
 
 ACTIVITIES = Pieces(s.ActivityOut, cmd.activity_out)
+GROUPS = Pieces(s.GroupOut, cmd.group_out)
+GROUPS_OF_SCHOOL = select(groups).where(groups.c.school_id == bindparam("school_id")).order_by(groups.c.created_at)
 
 
 async def activities_on_offer(session, programme_id: str) -> Response:
@@ -83,3 +100,10 @@ async def activities_on_offer(session, programme_id: str) -> Response:
         versions = [(v.id, v.revision) for v in await session.execute(ON_OFFER, {"programme_id": programme_id})]
         body = await ACTIVITIES.listing(session, programme_id, state, versions, lambda ids: (ACTIVITIES_BY_ID, {"ids": ids}))
     return Response(body, media_type="application/json")
+
+
+async def groups_of_school(session, principal: Principal, school_id: str) -> Response:
+    """GET /api/schools/{id}/groups: every group of the school, oldest first."""
+    await cmd.load_school(session, principal, school_id)  # 404, 403
+    rows = await session.execute(GROUPS_OF_SCHOOL, {"school_id": school_id})
+    return Response(GROUPS.join(rows), media_type="application/json")

@@ -132,3 +132,25 @@ async def test_a_closed_programme_refuses_edits_and_withdrawals(api):
     await api.post(f"/api/programmes/{programme['id']}/close", headers=ADMIN)
     r = await api.post(f"/api/groups/{group['id']}/withdraw", headers=school[1])
     assert r.status_code == 409 and r.json()["detail"]["type"] == "programme_closed" and "deadline" in r.json()["detail"]
+
+
+async def test_a_school_sees_all_its_groups_as_they_are_now_oldest_first(api):
+    programme = await api.programme()
+    school, other = await api.school("12AB"), await api.school("34CD")
+    first = await api.group(school, programme["id"], pupil_count=12)
+    second = await api.group(school, programme["id"], pupil_count=14)
+    await api.group(other, programme["id"])
+
+    async def listed():
+        r = await api.get(f"/api/schools/{school[0]}/groups", headers=school[1])
+        assert r.status_code == 200
+        for shown in r.json():  # each exactly as its own page shows it
+            assert shown == (await api.get(f"/api/groups/{shown['id']}", headers=school[1])).json()
+        return [(g["id"], g["pupil_count"], g["status"], g["revision"]) for g in r.json()]
+
+    assert await listed() == [(first["id"], 12, "registered", 1), (second["id"], 14, "registered", 1)]
+    body = {k: v for k, v in group_body(programme["id"], pupil_count=20).items() if k != "programme_id"}
+    assert (await api.put(f"/api/groups/{first['id']}", headers=school[1], json=body)).status_code == 200
+    assert (await api.post(f"/api/groups/{second['id']}/withdraw", headers=school[1])).status_code == 200
+    assert await listed() == [(first["id"], 20, "registered", 2), (second["id"], 14, "withdrawn", 2)]
+    assert (await api.get(f"/api/schools/{school[0]}/groups", headers=other[1])).status_code == 403
