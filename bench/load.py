@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -47,6 +48,24 @@ def session(base_url: str, clients: int) -> aiohttp.ClientSession:
     timeout, so a request never races the server closing its connection."""
     connector = aiohttp.TCPConnector(limit=clients, keepalive_timeout=4)
     return aiohttp.ClientSession(base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=60))
+
+
+async def wait_healthy(base_url: str, service: subprocess.Popen, logs: Path, seconds: float = 60) -> None:
+    """Wait until the service at `base_url` answers /healthz with 200; stop the benchmark with a
+    pointer to its logs if it exits or stays unhealthy."""
+    async with aiohttp.ClientSession(base_url, timeout=aiohttp.ClientTimeout(total=10)) as http:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                async with http.get("/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if service.poll() is not None:
+                raise SystemExit(f"the service stopped; see {logs}")
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the service was not healthy after {seconds:.0f} s; see {logs}")
 
 
 class Response:

@@ -34,10 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 import nats  # noqa: E402
 
-from bench.load import Recorder, cpu_seconds, free_port, pct, run, run_pool, session  # noqa: E402
+from bench.load import Recorder, cpu_seconds, free_port, pct, run, run_pool, session, wait_healthy  # noqa: E402
 
 from shared.embedded import start_nats  # noqa: E402
 from shared.topology import Topology  # noqa: E402
@@ -171,17 +170,8 @@ async def main() -> dict:
     # Keep-alive, one connection per client; idle connections are dropped before uvicorn's 5 s
     # keep-alive timeout, so a request never races the server closing its connection (ReadError).
     try:
+        await wait_healthy(base, service, tmp / "service.log", seconds=30)
         async with session(base, args.clients) as client:
-            for _ in range(300):
-                try:
-                    async with client.get("/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit(f"service did not become healthy; see {tmp / 'service.log'}")
             now = datetime.now(UTC)
             r = await Recorder().call(client, "setup", "POST", "/api/programmes", headers=ADMIN, json={
                 "kind": "girls_day", "name": "Girls' Day bench", "event_date": (now + timedelta(days=60)).date().isoformat(),

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import nats  # noqa: E402
 
-from bench.load import Recorder, cpu_seconds, free_port, run, run_pool, session  # noqa: E402
+from bench.load import Recorder, cpu_seconds, free_port, run, run_pool, session, wait_healthy  # noqa: E402
 
 from shared.contracts import GroupRegistered, PlacementAssigned, ProgrammeOpened, PupilRef  # noqa: E402
 from shared.embedded import start_nats  # noqa: E402
@@ -137,21 +137,6 @@ async def load(https: list[aiohttp.ClientSession], jobs: list[tuple[str, str]], 
 
     elapsed = await run_pool([respond(n, token, answers(rng, phase)) for n, (phase, token) in enumerate(jobs)], clients)
     return recorder, elapsed
-
-
-async def wait_healthy(base: str, service: subprocess.Popen, tmp: Path) -> None:
-    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=10)) as http:
-        for _ in range(600):
-            try:
-                async with http.get("/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if service.poll() is not None:
-                raise SystemExit(f"surveys service stopped; see the logs in {tmp}")
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"surveys service not healthy after 60 s; see the logs in {tmp}")
 
 
 async def main(args) -> dict:
