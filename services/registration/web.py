@@ -157,7 +157,7 @@ async def _register(request: Request, kind: str):
     except Conflict:
         return render(request, template, 409, v=values, notice=_t(lang)("already_registered"))
     response = render(request, "registered.html", 201, secret=data["account_secret"], next="/web")
-    response.set_cookie(COOKIE, data["account_secret"], httponly=True, samesite="strict", max_age=180 * 86400)
+    _log_in(request, response, data["account_secret"])
     return response
 
 
@@ -169,6 +169,14 @@ async def school_submit(request: Request):
 @pages.post("/companies/register")
 async def company_submit(request: Request):
     return await _register(request, "company")
+
+
+def _log_in(request: Request, response, secret: str) -> None:
+    """The account cookie: never readable by scripts, never sent cross-site, and `Secure` (HTTPS
+    only) whenever the pages are served over HTTPS (the request's scheme, or the configured
+    public URL behind a TLS-terminating proxy)."""
+    secure = request.url.scheme == "https" or request.app.state.runtime.settings.public_url("registration").startswith("https://")
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict", secure=secure, max_age=180 * 86400)
 
 
 @pages.get("/login")
@@ -183,7 +191,7 @@ async def login(request: Request):
     if principal is None or principal.kind not in ("school", "company"):
         return render(request, "login.html", 401, errors={"secret": _t(_lang(request))("login_failed")})
     response = _redirect(request, "/web")
-    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict", max_age=180 * 86400)
+    _log_in(request, response, secret)
     return response
 
 
