@@ -4,7 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from services.registration import problems
+from services.registration import idempotency, problems
 from services.registration.api import router
 from services.registration.limits import BodySizeLimit
 from services.registration.store import metadata
@@ -29,7 +29,17 @@ async def _warm_geography(_runtime) -> None:
 
 
 def build_app(settings: Settings) -> FastAPI:
-    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
+    pruning: list[asyncio.Task] = []
+
+    async def start_pruning(runtime: Runtime) -> None:
+        pruning.append(asyncio.create_task(idempotency.forget_expired_hourly(runtime), name="registration-idempotency-expiry"))
+
+    async def stop_pruning(_runtime: Runtime) -> None:
+        for task in pruning:
+            task.cancel()
+        await asyncio.gather(*pruning, return_exceptions=True)
+
+    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography, start_pruning], on_stop=[stop_pruning])
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
     problems.install(app)
     app.add_middleware(BodySizeLimit)

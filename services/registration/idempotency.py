@@ -4,26 +4,34 @@ The key is stored hashed per principal together with a fingerprint of the reques
 in the same transaction as the change. Re-using a key for a different request is a 422. An account
 secret in a stored answer is sealed with a keystream derived from the key itself, so the table
 never holds a usable secret, yet the retrying client (who has the key) gets it back.
+
+Keys are kept for `RETENTION` (7 days: a retry after a lost answer comes within seconds or, from
+a form left open, within days); `forget_expired` removes older ones, hourly while the service runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.store import idempotency
 from services.registration.tx import write
 
+log = logging.getLogger(__name__)
 Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
+RETENTION = timedelta(days=7)
+PRUNE_EVERY_S = 3600
 HEADER = "Idempotency-Key"
 STORED = select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash"))
 STORE = insert(idempotency)
@@ -102,3 +110,24 @@ def _json(body) -> bytes:
 
 def _answer(content: bytes, status: int, headers: dict | None = None) -> Response:
     return Response(content, status, headers=headers, media_type="application/json")
+
+
+async def forget_expired(runtime, now: datetime | None = None) -> int:
+    """Remove the keys stored longer than RETENTION ago; how many were removed."""
+    cutoff = (now or datetime.now(UTC)) - RETENTION
+
+    async def prune(session) -> int:
+        return (await session.execute(delete(idempotency).where(idempotency.c.created_at < cutoff))).rowcount
+
+    return await write(runtime, prune)
+
+
+async def forget_expired_hourly(runtime) -> None:
+    """`forget_expired` now and every PRUNE_EVERY_S while the service runs (a failure is logged and retried)."""
+    while True:
+        try:
+            if removed := await forget_expired(runtime):
+                log.info("forgot %d expired idempotency keys", removed)
+        except Exception:
+            log.exception("could not remove expired idempotency keys; trying again later")
+        await asyncio.sleep(PRUNE_EVERY_S)
