@@ -402,6 +402,47 @@ def _improve(st: _State, order: list[int], passes: int = 3) -> None:
             break
 
 
+def _pack(st: _State, order: list[int], width: int = 40) -> None:
+    """Fill activities rather than place groups: scarcest activity first (fewest groups could go
+    there), each gets the set of unplaced groups, whole, that fills it best (a subset sum over the
+    ``width`` hardest groups in reach, leaving nothing or a rest a part can use). With about two
+    free places per activity nationally, wasted rests are what leaves pupils unplaced; packing
+    per activity wastes far fewer than placing group by group."""
+    p = st.p
+    reach: list[list[tuple[int, int]]] = [[] for _ in p.activities]
+    for g in order:  # hardest groups first in every list
+        if g not in p.reasons:
+            for pos, a in enumerate(p.cands[g]):
+                reach[int(a)].append((g, pos))
+    for a in sorted(range(len(p.activities)), key=lambda a: (len(reach[a]), a)):
+        room = int(st.remaining[a])
+        items = [(g, pos) for g, pos in reach[a] if g not in st.parts and p.size[g] <= room][:width]
+        if not items:
+            continue
+        fills: dict[int, tuple[tuple[int, int], ...]] = {0: ()}  # total pupils -> the first set found
+        for item in items:
+            n = int(p.size[item[0]])
+            for total in list(fills):
+                if total + n <= room and total + n not in fills:
+                    fills[total + n] = fills[total] + (item,)
+        best = max((t for t in fills if room - t == 0 or room - t >= st.useful), default=0)
+        for g, pos in fills[best]:
+            st.place(g, [(pos, int(p.size[g]))])
+
+
+def _complete(st: _State, order: list[int], on_step: Callable[[str], None]) -> None:
+    """Place what is still waiting (whole, split, or by making room), then improve ranks and distances."""
+    p = st.p
+    on_step("placing groups, hardest first")
+    waiting = [g for g in order if g not in p.reasons and g not in st.parts and not _try_place(st, g)]
+    on_step(f"making room for {len(waiting)} waiting groups")
+    still = [g for g in waiting if not _eject_and_place(st, g)]
+    on_step("improving ranks and distances")
+    _improve(st, order)
+    for g in still:
+        _try_place(st, g)
+
+
 def lp_relaxation(p: _Problem, max_pairs: int = LP_MAX_PAIRS) -> tuple[float, float, list[np.ndarray] | None]:
     """LP relaxation over the candidate set (a transportation problem; HiGHS).
 
@@ -479,13 +520,15 @@ def allocate_groups(
             parts = _lp_parts(guide[g], groups[g], int(p.size[g]))
             if parts and all(st.remaining[p.cands[g][pos]] >= n for pos, n in parts):
                 st.place(g, parts)
-    on_step("placing groups, hardest first")
-    waiting = [g for g in order if g not in p.reasons and g not in st.parts and not _try_place(st, g)]
-    on_step(f"making room for {len(waiting)} waiting groups")
-    still = [g for g in waiting if not _eject_and_place(st, g)]
-    on_step("improving ranks and distances")
-    _improve(st, order)
-    still = [g for g in still if not _try_place(st, g)]
+    _complete(st, order, on_step)
+    # A second start: activities packed with whole groups. The better of the two by the objective
+    # (pupils placed, then splits, rank, distance) is the allocation.
+    on_step("packing activities with whole groups")
+    packed = _State(p)
+    _pack(packed, order)
+    _complete(packed, order, on_step)
+    if _quality(p, packed, None, None).objective < _quality(p, st, None, None).objective:
+        st = packed
 
     parts, waitlist = [], {}
     for g in range(len(groups)):
