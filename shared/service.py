@@ -33,6 +33,20 @@ log = logging.getLogger(__name__)
 Hook = Callable[["Runtime"], Awaitable[None]]
 
 
+async def run_every(interval_s: float, job: Callable[[], Awaitable[object]], name: str, *, backoff: float = 3.0) -> None:
+    """Run `job` every `interval_s`, but never spend more than 1/(1+backoff) of the time on it; a
+    failure is logged and the job tried again at the next turn."""
+    while True:
+        started = time.monotonic()
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s failed; next try in %.1f s", name, interval_s)
+        await asyncio.sleep(max(interval_s, backoff * (time.monotonic() - started)))
+
+
 def service_tables(metadata: MetaData) -> tuple:
     """The outbox and inbox tables every service database has."""
     return outbox_table(metadata), inbox_table(metadata)
@@ -74,6 +88,13 @@ class Runtime:
         document_publishers(self.broker, self.name, self.topology)
         self.relay: OutboxRelay | None = None
         self._lag_task: asyncio.Task | None = None
+        self._periodic: list[tuple[float, Callable[[], Awaitable[object]], str]] = []
+        self._periodic_tasks: list[asyncio.Task] = []
+
+    def every(self, interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+        """Run `job` every `interval_s` while the service runs (see `run_every`): started after the
+        on_start hooks, cancelled before the on_stop hooks. Call before start."""
+        self._periodic.append((interval_s, job, name))
 
     def add_consumers(self, consumers: Sequence[Consumer]) -> None:
         """Consumers whose handlers need the runtime (its outbox, settings); call before start."""
@@ -98,11 +119,16 @@ class Runtime:
         self._lag_task = asyncio.create_task(self._watch_lag())
         for hook in self.on_start:
             await hook(self)
+        self._periodic_tasks = [asyncio.create_task(run_every(interval_s, job, f"{self.name} {name}"), name=f"{self.name}-{name}")
+                                for interval_s, job, name in self._periodic]
         self.started = True
 
     async def stop(self) -> None:
         """Stop in order, each step bounded, so shutdown always ends: nothing is lost by a cut-short
         step (unacked messages are redelivered, unpublished events stay in the outbox)."""
+        for task in self._periodic_tasks:
+            task.cancel()
+        await _bounded(asyncio.gather(*self._periodic_tasks, return_exceptions=True), 10, "periodic jobs")
         for hook in self.on_stop:
             await _bounded(hook(self), 10, "on_stop hook")
         if self._lag_task:

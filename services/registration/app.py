@@ -29,17 +29,8 @@ async def _warm_geography(_runtime) -> None:
 
 
 def build_app(settings: Settings) -> FastAPI:
-    pruning: list[asyncio.Task] = []
-
-    async def start_pruning(runtime: Runtime) -> None:
-        pruning.append(asyncio.create_task(idempotency.forget_expired_hourly(runtime), name="registration-idempotency-expiry"))
-
-    async def stop_pruning(_runtime: Runtime) -> None:
-        for task in pruning:
-            task.cancel()
-        await asyncio.gather(*pruning, return_exceptions=True)
-
-    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography, start_pruning], on_stop=[stop_pruning])
+    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
+    runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
     problems.install(app)
     app.add_middleware(BodySizeLimit)

@@ -6,12 +6,11 @@ secret in a stored answer is sealed with a keystream derived from the key itself
 never holds a usable secret, yet the retrying client (who has the key) gets it back.
 
 Keys are kept for `RETENTION` (7 days: a retry after a lost answer comes within seconds or, from
-a form left open, within days); `forget_expired` removes older ones, hourly while the service runs.
+a form left open, within days); `forget_expired` removes older ones (the app runs it hourly).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -119,15 +118,7 @@ async def forget_expired(runtime, now: datetime | None = None) -> int:
     async def prune(session) -> int:
         return (await session.execute(delete(idempotency).where(idempotency.c.created_at < cutoff))).rowcount
 
-    return await write(runtime, prune)
+    if removed := await write(runtime, prune):
+        log.info("forgot %d expired idempotency keys", removed)
+    return removed
 
-
-async def forget_expired_hourly(runtime) -> None:
-    """`forget_expired` now and every PRUNE_EVERY_S while the service runs (a failure is logged and retried)."""
-    while True:
-        try:
-            if removed := await forget_expired(runtime):
-                log.info("forgot %d expired idempotency keys", removed)
-        except Exception:
-            log.exception("could not remove expired idempotency keys; trying again later")
-        await asyncio.sleep(PRUNE_EVERY_S)

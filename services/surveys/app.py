@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -18,7 +17,7 @@ from .context import SurveysContext
 from .domain.rules import WindowPolicy
 from .fast_response import ROUTE, FastResponseRoute
 from .handlers import CONSUMERS
-from .jobs import check_reminders, refresh_results, reminder_policy, run_every, shutdown_pool
+from .jobs import check_reminders, refresh_results, reminder_policy, shutdown_pool
 from .links import TeacherKeys
 from .store import metadata, now
 from .submissions import decider
@@ -42,20 +41,14 @@ def build_app(settings: Settings, config: SurveysConfig | None = None,
         reminders=reminder_policy(config.reminder_threshold, config.reminder_lead_days),
         keys=TeacherKeys(config.link_secret or settings.admin_token), clock=clock,
         public_url=settings.public_url("surveys"), writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)))
-    tasks: list[asyncio.Task] = []
+    runtime.every(config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")
+    runtime.every(config.reminder_interval_s,
+                  lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders")
 
     async def start_jobs(_runtime: Runtime) -> None:
         ctx.writer.start()
-        tasks.append(asyncio.create_task(run_every(
-            config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")))
-        tasks.append(asyncio.create_task(run_every(
-            config.reminder_interval_s,
-            lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders")))
 
-    async def stop_jobs(_runtime: Runtime) -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def stop_jobs(_runtime: Runtime) -> None:  # after the periodic jobs have stopped
         await ctx.writer.stop()
         shutdown_pool()
 

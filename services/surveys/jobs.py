@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
@@ -158,19 +157,6 @@ async def check_reminders(sessions: async_sessionmaker, outbox: Outbox, windows:
                                                       response_rate=rate, closes_at=ws[phase].closes))
                 sent.append((programme_id, school_id, phase))
     return sent
-
-
-async def run_every(interval_s: float, job: Callable, name: str, *, backoff: float = 3.0) -> None:
-    """Run `job` every `interval_s`, but never spend more than 1/(1+backoff) of the time on it."""
-    while True:
-        started = time.monotonic()
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("surveys job %s failed; next try in %.1f s", name, interval_s)
-        await asyncio.sleep(max(interval_s, backoff * (time.monotonic() - started)))
 
 
 def reminder_policy(threshold: float, lead_days: float) -> ReminderPolicy:

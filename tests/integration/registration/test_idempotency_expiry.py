@@ -1,10 +1,11 @@
 """Idempotency keys are kept for a week, then forgotten: the table does not grow for ever."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.registration import idempotency
 from services.registration.app import build_app
 from tests.conftest import running
+from tests.helpers import eventually
 from tests.integration.registration.conftest import school_body
 
 
@@ -27,3 +28,18 @@ async def test_a_retry_within_the_retention_replays_and_an_expired_key_is_forgot
         again = await client.post("/api/schools", json=school_body("12AB"), headers=key)
         assert again.status_code == 409
         assert "Idempotent-Replayed" not in again.headers
+
+
+async def test_the_running_service_forgets_expired_keys_by_itself(settings, monkeypatch):
+    monkeypatch.setattr(idempotency, "PRUNE_EVERY_S", 0.05)
+    monkeypatch.setattr(idempotency, "RETENTION", timedelta(0))  # every stored key has expired at once
+    app = build_app(settings)
+    async with running(app) as client:
+        key = {"Idempotency-Key": "aanmelding-2"}
+        assert (await client.post("/api/schools", json=school_body("34CD"), headers=key)).status_code == 201
+
+        async def forgotten():
+            r = await client.post("/api/schools", json=school_body("34CD"), headers=key)
+            return r.status_code == 409 and "Idempotent-Replayed" not in r.headers
+
+        await eventually(forgotten, timeout=10)
