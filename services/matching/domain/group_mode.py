@@ -1,11 +1,12 @@
 """Group mode: every group goes whole to one suitable activity, or split into allowed parts.
 
 Objective, in priority order: pupils placed, fewest splits, preference rank, travel distance (see
-the weights in ``model``). The engine is a constructive heuristic (hardest groups first, each to
-its best option with room, split only when no single option has room), followed by local
-improvement (eject-and-move to place waitlisted groups, re-join splits, move groups to better
-options). Its optimality gap is measured against the LP relaxation of the same candidate set,
-solved by HiGHS: a valid lower bound on the cost of any allocation over those candidates.
+the weights in ``model``). The engine starts twice (LP rounding; activities packed with whole
+groups), completes each (hardest groups first, each to its best option with room, split only when
+no single option has room; waiting groups placed by chains of moves that shift free places across
+the map; re-join splits, move groups to better options) and keeps the better. Its optimality gap is
+measured against the LP relaxation of the same candidate set, solved by HiGHS: a valid lower bound
+on the cost of any allocation over those candidates.
 
 Candidates: every suitable activity a group ranked, plus its ``max_candidates`` nearest other
 suitable activities among its ``4 * max_candidates`` nearest activities (a parameter; reported in
@@ -25,8 +26,8 @@ from .model import (
 )  # fmt: skip
 
 BIG = 1e9
-EJECTION_BUDGET = 20_000  # moves tried per waitlisted group before giving up on it
-EJECTION_TOTAL = 3_000_000  # moves tried by all ejection searches of one run (keeps x10 bounded)
+CHAIN_STATES = 3_000  # states one chain search may expand
+CHAIN_STATES_PER_GROUP = 30  # states all chain searches of one start may expand, per group
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
 
@@ -147,8 +148,7 @@ class _State:
         self.remaining = p.cap.copy()
         self.parts: dict[int, list[tuple[int, int]]] = {}  # group -> [(candidate position, pupils)]
         self.at: list[set[int]] = [set() for _ in p.activities]  # activity -> groups (whole or part)
-        self.budget = 0  # moves an ejection search may still try
-        self.total_budget = EJECTION_TOTAL
+        self.chain_budget = max(CHAIN_STATES, CHAIN_STATES_PER_GROUP * len(p.groups))  # keeps x10 bounded
 
     def place(self, g: int, parts: list[tuple[int, int]]) -> None:
         self.parts[g] = parts
@@ -260,121 +260,162 @@ def _try_place(st: _State, g: int) -> bool:
     return False
 
 
-def _move(st: _State, g: int, parts: list[tuple[int, int]] | None, journal: list) -> None:
-    journal.append((g, st.parts.get(g)))
-    if g in st.parts:
-        st.remove(g)
-    if parts:
-        st.place(g, parts)
+def _move(st: _State, g: int, parts: list[tuple[int, int]], journal: list) -> None:
+    journal.append((g, st.parts[g]))
+    st.remove(g)
+    st.place(g, parts)
 
 
 def _rollback(st: _State, journal: list) -> None:
     for g, old in reversed(journal):
-        if g in st.parts:
-            st.remove(g)
-        if old:
-            st.place(g, old)
+        st.remove(g)
+        st.place(g, old)
     journal.clear()
 
 
-def _make_room(st: _State, a: int, need: int, depth: int, busy: set[int], journal: list) -> bool:
-    """Free ``need`` places at activity ``a`` by moving whole groups elsewhere (recursively)."""
-    p = st.p
-    movable = sorted((h for h in st.at[a] if h not in busy and len(st.parts[h]) == 1),
-                     key=lambda h: (p.size[h] < need, p.size[h]))  # fmt: skip
-    for h in movable:
-        if st.remaining[a] >= need:
-            return True
-        for pos, b in enumerate(p.cands[h]):
-            if b == a:
-                continue
-            st.budget -= 1
-            if st.budget < 0:
-                return False
-            mark = len(journal)
-            short = int(p.size[h]) - int(st.remaining[b])
-            if short > 0 and (depth == 0 or not _make_room(st, int(b), int(p.size[h]), depth - 1, busy | {h}, journal)):
-                _rollback_to(st, journal, mark)
-                continue
-            _move(st, h, [(pos, int(p.size[h]))], journal)
-            break
-    if st.remaining[a] < need:
-        _shift_parts(st, a, need, busy, journal)
-    return st.remaining[a] >= need
+# Placing a waiting group by a chain of moves. Nationally the free places are not only scattered
+# (1-4 per activity) but lie in the wrong regions: a waiting group's ~40 candidates are all full,
+# while places stay free an hour's drive away. A chain shifts places across the map: the group
+# goes to activity a0, some group at a0 moves to a1, one at a1 to a2, ..., the last one into free
+# places. A search over states (activity, places still needed there), breadth first, finds the
+# shortest such chain; an activity is expanded again only with fewer places needed.
 
 
-def _shift_parts(st: _State, a: int, need: int, busy: set[int], journal: list) -> None:
-    """Free places at ``a`` by moving pupils of groups that may split into their other options:
-    first into parts they already have (any room), then into new parts (room for at least the
-    minimum part size), always within their split rules. This gathers the small leftovers that
-    splitting scatters over many activities into one block where a whole group fits."""
+def _outflows(st: _State, h: int, a: int, need: int, partial: bool) -> tuple[int, dict[int, int], list] | None:
+    """How group ``h`` can move pupils out of activity ``a``: its position there, its parts, and
+    [(pupils, into one of its other parts)], within its split rules. At least ``need`` pupils
+    leave unless ``partial`` (then as many as the part has, or ``need`` at most by a split)."""
     p = st.p
-    for h in sorted(st.at[a] - busy):
-        deficit = need - int(st.remaining[a])
-        if deficit <= 0:
-            return
-        grp = p.groups[h]
-        m = grp.min_part_size
-        if grp.max_parts < 2:
-            continue
-        parts = dict(st.parts[h])
-        here = next(pos for pos, n in parts.items() if p.cands[h][pos] == a)
-        cur = parts[here]
-        new = dict(parts)
-        moved = 0
-        goal = min(deficit, cur)
-        for pos in sorted(parts, key=lambda q: -int(st.remaining[p.cands[h][q]])):  # existing parts
-            if pos == here or moved >= goal:
+    parts = dict(st.parts[h])
+    grp = p.groups[h]
+    m = grp.min_part_size
+    here = next(pos for pos in parts if p.cands[h][pos] == a)
+    n = parts[here]
+    if n < need and not partial:
+        return None
+    want = min(need, n)
+    ways = [(n, False)]  # the whole part to an activity where the group has none
+    if grp.max_parts > len(parts) and n - max(want, m) >= m:  # a new part, the rest stays
+        ways.append((max(want, m), False))
+    if len(parts) > 1:  # into another part of the group; a rest below the minimum goes too
+        ways.append((want if n - want == 0 or n - want >= m else n, True))
+    return here, parts, ways
+
+
+def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = False) -> tuple[int, list] | None:
+    """The shortest chain of moves that frees ``need`` places at one of the ``sources``
+    [(activity, need)], as (that activity, [(group, from position, to position, pupils)]), or
+    None. No activity and no group occurs twice in a chain, so applying it keeps every rule."""
+    p, rem = st.p, st.remaining
+    best = np.full(len(p.activities), np.iinfo(np.int64).max)  # fewest places needed, per activity
+    parent: dict[tuple[int, int], tuple | None] = {}
+    frontier = []
+    for a, need in sources:
+        if need < best[a]:
+            best[a] = need
+            parent[(a, need)] = None
+            frontier.append((a, need))
+    starts = {a for a, _ in sources}
+    budget = min(CHAIN_STATES, st.chain_budget)
+    while frontier and budget > 0:
+        nxt = []
+        for state in frontier:
+            a, need = state
+            if best[a] < need:
                 continue
-            n = min(int(st.remaining[p.cands[h][pos]]), goal - moved)
-            new[pos] += n
-            moved += n
-        for pos, b in enumerate(p.cands[h]):  # new parts
-            if moved >= goal or len([q for q in new if new[q] > 0]) >= grp.max_parts + (cur - moved <= 0):
+            if budget <= 0:
                 break
-            if pos in new or b == a:
-                continue
-            n = min(int(st.remaining[b]), max(goal - moved, m))
-            if n >= m and moved + n <= cur:
-                new[pos] = n
-                moved += n
-        if moved == 0:
-            continue
-        left = cur - moved
-        if 0 < left < m:
-            continue  # would leave a part below the minimum
-        new[here] = left
-        final = [(q, n) for q, n in sorted(new.items()) if n > 0]
-        if len(final) > grp.max_parts or (len(final) > 1 and min(n for _, n in final) < m):
-            continue
-        _move(st, h, final, journal)
+            budget -= 1
+            st.chain_budget -= 1
+            on_path = groups_on_path = None
+            for h in sorted(st.at[a] - {g}):
+                out = _outflows(st, h, a, need, partial and parent[state] is None)
+                if out is None:
+                    continue
+                if on_path is None:
+                    on_path, groups_on_path = _on_path(parent, state)
+                if h in groups_on_path:
+                    continue
+                here, parts, ways = out
+                c = p.cands[h]
+                has = np.zeros(len(c), dtype=bool)
+                has[list(parts)] = True
+                for n, existing in ways:
+                    ok = (has if existing else ~has) & (c != a) & (p.cap[c] >= n)
+                    short = n - rem[c]  # places still needed at each destination
+                    for q in np.nonzero(ok & (short <= 0))[0].tolist():
+                        if int(c[q]) not in on_path and int(c[q]) not in starts:
+                            return _chain_moves(parent, state, (h, here, q, n))
+                    for q in np.nonzero(ok & (short < best[c]))[0].tolist():
+                        b, left = int(c[q]), int(short[q])
+                        if left < best[b] and b not in on_path and b not in starts:
+                            best[b] = left
+                            parent[(b, left)] = (state, (h, here, q, n))
+                            nxt.append((b, left))
+        frontier = nxt
+    return None
 
 
-def _rollback_to(st: _State, journal: list, mark: int) -> None:
-    tail = journal[mark:]
-    del journal[mark:]
-    _rollback(st, tail)
+def _on_path(parent: dict, state: tuple[int, int]) -> tuple[set[int], set[int]]:
+    activities, groups = {state[0]}, set()
+    while parent[state] is not None:
+        state, (h, *_) = parent[state]
+        activities.add(state[0])
+        groups.add(h)
+    return activities, groups
 
 
-def _eject_and_place(st: _State, g: int, depth: int = 2) -> bool:
-    """Place a waitlisted group whole by moving other groups out of the way (ejection chains)."""
-    start = st.budget = min(EJECTION_BUDGET, st.total_budget)
-    try:
-        return _eject(st, g, depth, [])
-    finally:
-        st.total_budget -= start - max(0, st.budget)
+def _chain_moves(parent: dict, state: tuple[int, int], last: tuple) -> tuple[int, list]:
+    moves = [last]
+    while parent[state] is not None:
+        state, move = parent[state]
+        moves.append(move)
+    return state[0], moves
 
 
-def _eject(st: _State, g: int, depth: int, journal: list) -> bool:
-    p, size = st.p, int(st.p.size[g])
-    for pos, a in enumerate(p.cands[g]):
-        if p.cap[a] < size:
-            continue
-        if _make_room(st, int(a), size, depth, {g}, journal):
-            st.place(g, [(pos, size)])
+def _apply_chain(st: _State, moves: list, journal: list) -> None:
+    for h, here, to, n in moves:
+        parts = dict(st.parts[h])
+        parts[here] -= n
+        parts[to] = parts.get(to, 0) + n
+        _move(st, h, sorted((q, k) for q, k in parts.items() if k > 0), journal)
+
+
+def _place_by_chains(st: _State, g: int, gather_at: int = 3) -> bool:
+    """Place a waiting group whole by a chain of moves; failing that, gather places at one of its
+    ``gather_at`` fullest-room activities with several chains, each moving some pupils out."""
+    p, rem = st.p, st.remaining
+    size, c = int(p.size[g]), p.cands[g]
+    sources = sorted(((int(a), size - int(rem[a])) for a in c if p.cap[a] >= size), key=lambda s: s[1])
+    found = _chain(st, g, sources)
+    journal: list = []
+    if found is not None:
+        _apply_chain(st, found[1], journal)
+        st.place(g, [(int(np.flatnonzero(c == found[0])[0]), size)])
+        return True
+    for a0, _ in sources[:gather_at]:
+        if _gather(st, g, a0, size, journal):
+            st.place(g, [(int(np.flatnonzero(c == a0)[0]), size)])
             return True
         _rollback(st, journal)
+    grp = p.groups[g]
+    if _splittable(grp, size):  # parts: gather at its roomiest options, one by one, until a split fits
+        for a in sorted((int(a) for a in c if p.cap[a] >= grp.min_part_size), key=lambda a: -int(rem[a]))[:grp.max_parts]:
+            _gather(st, g, a, min(int(p.cap[a]), size), journal)
+            parts = _split(st, g)
+            if parts:
+                st.place(g, parts)
+                return True
+        _rollback(st, journal)
     return False
+
+
+def _gather(st: _State, g: int, a: int, target: int, journal: list) -> bool:
+    """Free places at activity ``a`` until it has ``target``, by chains that each move some pupils out."""
+    rem = st.remaining
+    while rem[a] < target and (found := _chain(st, g, [(a, target - int(rem[a]))], partial=True)):
+        _apply_chain(st, found[1], journal)
+    return bool(rem[a] >= target)
 
 
 def _improve(st: _State, order: list[int], passes: int = 3) -> None:
@@ -405,15 +446,18 @@ def _improve(st: _State, order: list[int], passes: int = 3) -> None:
 def _pack(st: _State, order: list[int], width: int = 40) -> None:
     """Fill activities rather than place groups: scarcest activity first (fewest groups could go
     there), each gets the set of unplaced groups, whole, that fills it best (a subset sum over the
-    ``width`` hardest groups in reach, leaving nothing or a rest a part can use). With about two
-    free places per activity nationally, wasted rests are what leaves pupils unplaced; packing
-    per activity wastes far fewer than placing group by group."""
+    first ``width`` groups in reach, leaving nothing or a rest a part can use; groups that ranked
+    the activity come first, by rank, then the others hardest first). With about two free places
+    per activity nationally, wasted rests are what leaves pupils unplaced; packing per activity
+    wastes far fewer than placing group by group."""
     p = st.p
     reach: list[list[tuple[int, int]]] = [[] for _ in p.activities]
     for g in order:  # hardest groups first in every list
         if g not in p.reasons:
             for pos, a in enumerate(p.cands[g]):
                 reach[int(a)].append((g, pos))
+    for items in reach:  # the subset sum keeps the first set it finds: ranked groups first, by rank
+        items.sort(key=lambda item: _rank(p, *item))
     for a in sorted(range(len(p.activities)), key=lambda a: (len(reach[a]), a)):
         room = int(st.remaining[a])
         items = [(g, pos) for g, pos in reach[a] if g not in st.parts and p.size[g] <= room][:width]
@@ -430,13 +474,19 @@ def _pack(st: _State, order: list[int], width: int = 40) -> None:
             st.place(g, [(pos, int(p.size[g]))])
 
 
+def _rank(p: _Problem, g: int, pos: int) -> int:
+    """The group's rank of its candidate ``pos``; unranked candidates after every ranked one."""
+    rank = int(p.ranks[g][pos])
+    return rank if rank < len(p.groups[g].preferences) else np.iinfo(np.int32).max
+
+
 def _complete(st: _State, order: list[int], on_step: Callable[[str], None]) -> None:
-    """Place what is still waiting (whole, split, or by making room), then improve ranks and distances."""
+    """Place what is still waiting (whole, split, or by a chain of moves), then improve ranks and distances."""
     p = st.p
     on_step("placing groups, hardest first")
     waiting = [g for g in order if g not in p.reasons and g not in st.parts and not _try_place(st, g)]
-    on_step(f"making room for {len(waiting)} waiting groups")
-    still = [g for g in waiting if not _eject_and_place(st, g)]
+    on_step(f"placing {len(waiting)} waiting groups by chains of moves")
+    still = [g for g in waiting if not _place_by_chains(st, g)]
     on_step("improving ranks and distances")
     _improve(st, order)
     for g in still:
