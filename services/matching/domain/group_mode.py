@@ -28,6 +28,8 @@ from .model import (
 BIG = 1e9
 CHAIN_STATES = 3_000  # states one chain search may expand
 CHAIN_STATES_PER_GROUP = 30  # states all chain searches of one start may expand, per group
+REJOIN_STATES = 30  # states one search for room to re-join a split group may expand
+UNRANKED = 1 << 30
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
 
@@ -149,6 +151,7 @@ class _State:
         self.parts: dict[int, list[tuple[int, int]]] = {}  # group -> [(candidate position, pupils)]
         self.at: list[set[int]] = [set() for _ in p.activities]  # activity -> groups (whole or part)
         self.chain_budget = max(CHAIN_STATES, CHAIN_STATES_PER_GROUP * len(p.groups))  # keeps x10 bounded
+        self.cand_cap = [p.cap[c] for c in p.cands]
 
     def place(self, g: int, parts: list[tuple[int, int]]) -> None:
         self.parts[g] = parts
@@ -302,7 +305,8 @@ def _outflows(st: _State, h: int, a: int, need: int, partial: bool) -> tuple[int
     return here, parts, ways
 
 
-def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = False) -> tuple[int, list] | None:
+def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = False,
+           states: int = CHAIN_STATES) -> tuple[int, list] | None:
     """The shortest chain of moves that frees ``need`` places at one of the ``sources``
     [(activity, need)], as (that activity, [(group, from position, to position, pupils)]), or
     None. No activity and no group occurs twice in a chain, so applying it keeps every rule."""
@@ -316,7 +320,7 @@ def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = F
             parent[(a, need)] = None
             frontier.append((a, need))
     starts = {a for a, _ in sources}
-    budget = min(CHAIN_STATES, st.chain_budget)
+    budget = min(states, st.chain_budget)
     while frontier and budget > 0:
         nxt = []
         for state in frontier:
@@ -340,13 +344,14 @@ def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = F
                 c = p.cands[h]
                 has = np.zeros(len(c), dtype=bool)
                 has[list(parts)] = True
+                free, best_c, cap_c, elsewhere = rem[c], best[c], st.cand_cap[h], c != a
                 for n, existing in ways:
-                    ok = (has if existing else ~has) & (c != a) & (p.cap[c] >= n)
-                    short = n - rem[c]  # places still needed at each destination
+                    ok = (has if existing else ~has) & elsewhere & (cap_c >= n)
+                    short = n - free  # places still needed at each destination
                     for q in np.nonzero(ok & (short <= 0))[0].tolist():
                         if int(c[q]) not in on_path and int(c[q]) not in starts:
                             return _chain_moves(parent, state, (h, here, q, n))
-                    for q in np.nonzero(ok & (short < best[c]))[0].tolist():
+                    for q in np.nonzero(ok & (short < best_c))[0].tolist():
                         b, left = int(c[q]), int(short[q])
                         if left < best[b] and b not in on_path and b not in starts:
                             best[b] = left
@@ -381,14 +386,21 @@ def _apply_chain(st: _State, moves: list, journal: list) -> None:
         _move(st, h, sorted((q, k) for q, k in parts.items() if k > 0), journal)
 
 
-def _place_by_chains(st: _State, g: int, gather_at: int = 3) -> bool:
+def _place_by_chains(st: _State, g: int, gather_at: int = 3, journal: list | None = None, split: bool = True,
+                     states: int = CHAIN_STATES) -> bool:
     """Place a waiting group whole by a chain of moves; failing that, gather places at one of its
-    ``gather_at`` fullest-room activities with several chains, each moving some pupils out."""
+    ``gather_at`` roomiest activities with several chains, each moving some pupils out; failing
+    that (and if ``split``), parts. The moves of other groups are recorded in ``journal``."""
     p, rem = st.p, st.remaining
     size, c = int(p.size[g]), p.cands[g]
+    pos = _best_whole(st, g)  # earlier chains may have left room
+    if pos >= 0 or (split and _try_place(st, g)):
+        if pos >= 0:
+            st.place(g, [(pos, size)])
+        return True
     sources = sorted(((int(a), size - int(rem[a])) for a in c if p.cap[a] >= size), key=lambda s: s[1])
-    found = _chain(st, g, sources)
-    journal: list = []
+    found = _chain(st, g, sources, states=states)
+    journal = [] if journal is None else journal
     if found is not None:
         _apply_chain(st, found[1], journal)
         st.place(g, [(int(np.flatnonzero(c == found[0])[0]), size)])
@@ -399,7 +411,7 @@ def _place_by_chains(st: _State, g: int, gather_at: int = 3) -> bool:
             return True
         _rollback(st, journal)
     grp = p.groups[g]
-    if _splittable(grp, size):  # parts: gather at its roomiest options, one by one, until a split fits
+    if split and _splittable(grp, size):  # parts: gather at its roomiest options, one by one, until a split fits
         for a in sorted((int(a) for a in c if p.cap[a] >= grp.min_part_size), key=lambda a: -int(rem[a]))[:grp.max_parts]:
             _gather(st, g, a, min(int(p.cap[a]), size), journal)
             parts = _split(st, g)
@@ -408,6 +420,23 @@ def _place_by_chains(st: _State, g: int, gather_at: int = 3) -> bool:
                 return True
         _rollback(st, journal)
     return False
+
+
+def _rejoin_by_chains(st: _State, order: list[int]) -> None:
+    """Place split groups whole where a chain of moves makes room, when that saves splits."""
+    for g in order:
+        old = st.parts.get(g)
+        if not old or len(old) < 2:
+            continue
+        st.remove(g)
+        journal: list = []
+        if _place_by_chains(st, g, gather_at=0, journal=journal, split=False, states=REJOIN_STATES):
+            added = sum(len(st.parts[h]) - len(before) for h, before in journal)
+            if added < len(old) - 1:
+                continue
+            st.remove(g)
+        _rollback(st, journal)
+        st.place(g, old)
 
 
 def _gather(st: _State, g: int, a: int, target: int, journal: list) -> bool:
@@ -477,7 +506,7 @@ def _pack(st: _State, order: list[int], width: int = 40) -> None:
 def _rank(p: _Problem, g: int, pos: int) -> int:
     """The group's rank of its candidate ``pos``; unranked candidates after every ranked one."""
     rank = int(p.ranks[g][pos])
-    return rank if rank < len(p.groups[g].preferences) else np.iinfo(np.int32).max
+    return rank if rank < len(p.groups[g].preferences) else UNRANKED
 
 
 def _complete(st: _State, order: list[int], on_step: Callable[[str], None]) -> None:
@@ -579,6 +608,8 @@ def allocate_groups(
     _complete(packed, order, on_step)
     if _quality(p, packed, None, None).objective < _quality(p, st, None, None).objective:
         st = packed
+    on_step("re-joining split groups by chains of moves")
+    _rejoin_by_chains(st, order)
 
     parts, waitlist = [], {}
     for g in range(len(groups)):

@@ -183,6 +183,18 @@ def test_a_waiting_group_larger_than_any_activity_in_reach_gets_its_parts_by_cha
     assert placed["mw"] == [("west2", 10)] and placed["me"] == [("east2", 10)]
 
 
+def test_a_split_group_is_joined_again_when_a_chain_of_moves_makes_room_for_it_whole():
+    from services.matching.domain.group_mode import _rejoin_by_chains
+
+    acts = [Activity("south", 6, 51.9, 5.0), Activity("mid", 12, 52.0, 5.0), Activity("north", 6, 52.1, 5.0)]
+    split = Group("s", 12, 51.95, 5.0, max_travel_km=8, max_parts=2, min_part_size=5)  # south or mid
+    mover = Group("m", 6, 52.05, 5.0, max_travel_km=8)  # mid or north
+    groups = [split, mover]
+    st = _state_with(groups, acts, {"s": [("south", 6), ("mid", 6)], "m": [("mid", 6)]})
+    _rejoin_by_chains(st, [0, 1])
+    assert _placements(st, groups, acts) == {"s": [("mid", 12)], "m": [("north", 6)]}
+
+
 @pytest.mark.parametrize("seed", [2, 4])
 def test_national_instance_places_at_least_99_percent_although_free_places_lie_in_other_regions(seed):
     # The benchmark's national instance: ~860 free places over ~400 activities, and the waiting
