@@ -14,7 +14,10 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, delete, event, func, insert, select
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, bindparam, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Contract
@@ -43,6 +46,12 @@ class Outbox:
     def __init__(self, service: str, table: Table) -> None:
         self.service = service
         self.table = table
+        # Built once: a statement executed as it is skips building and cache-keying one.
+        self.insert = insert(table)
+        columns = select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload)
+        self.oldest = columns.order_by(table.c.seq).limit(bindparam("limit"))
+        self.oldest_after = columns.where(table.c.seq > bindparam("after")).order_by(table.c.seq).limit(bindparam("limit"))
+        self.delete_through = delete(table).where(table.c.seq <= bindparam("seq"))
         self.wakeup = asyncio.Event()
 
     async def add(self, session: AsyncSession, data: Contract, *, subject: str | None = None) -> CloudEvent:
@@ -57,7 +66,7 @@ class Outbox:
                 {"event_id": event.id, "subject": data.nats_subject(), "payload": event.to_bytes(), "created_at": now}
                 for event, (data, _) in zip(events, items)
             ]
-            await session.execute(insert(self.table), rows)
+            await session.execute(self.insert, rows)
             session.info.setdefault("outboxes", set()).add(self)  # wake the relay when this commits
         return events
 
@@ -81,12 +90,24 @@ class Outbox:
         for outbox in info.pop("outboxes", ()):
             outbox.wakeup.set()
 
+    @property
+    def statements(self) -> tuple:
+        """Every statement the outbox and its relay execute as they are."""
+        return self.insert, self.oldest, self.oldest_after, self.delete_through
+
     async def pending(self, sessions: async_sessionmaker) -> int:
         async with sessions() as session:
             return (await session.execute(select(func.count()).select_from(self.table))).scalar_one()
 
 
+Transaction = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
+
+
 class OutboxRelay:
+    """`read`/`write` run the relay's database work on the single-relay path (`fn(session)` in a
+    read or a write transaction); by default a session of `sessions` each. A service that has its
+    own way of running transactions (registration's group commit on SQLite) passes its own."""
+
     def __init__(
         self,
         outbox: Outbox,
@@ -99,9 +120,13 @@ class OutboxRelay:
         ack_timeout: float = 5.0,
         skip_locked: bool = False,
         gather_s: float = 0.01,
+        read: Transaction | None = None,
+        write: Transaction | None = None,
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
+        self._read = read or self._session_read
+        self._write = write or self._session_write
         self.publisher = PipelinedPublisher(nc)
         self.topology = topology
         self.batch_size = batch_size
@@ -160,6 +185,14 @@ class OutboxRelay:
         except Exception:
             return 0
 
+    async def _session_read(self, fn):
+        async with self.sessions() as session:
+            return await fn(session)
+
+    async def _session_write(self, fn):
+        async with self.sessions() as session, session.begin():
+            return await fn(session)
+
     def _select(self):
         table = self.outbox.table
         return select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload).order_by(table.c.seq).limit(self.batch_size)
@@ -180,24 +213,27 @@ class OutboxRelay:
     async def _publish_pipelined(self) -> int:
         """The single relay of a database: while one batch waits for its PubAcks, the next is read
         and the previous one deleted, so the database and NATS work side by side."""
-        table = self.outbox.table
+        outbox = self.outbox
         total = 0
         deletable: int | None = None  # highest seq acknowledged but not yet deleted
 
-        async def delete_acknowledged() -> None:
-            async with self.sessions() as session, session.begin():
-                await session.execute(delete(table).where(table.c.seq <= deletable))
+        async def oldest(session, after: int | None = None) -> list:
+            if after is None:
+                return (await session.execute(outbox.oldest, {"limit": self.batch_size})).all()
+            return (await session.execute(outbox.oldest_after, {"after": after, "limit": self.batch_size})).all()
 
-        async with self.sessions() as session:
-            rows = (await session.execute(self._select())).all()
+        async def delete_acknowledged(session) -> None:
+            await session.execute(outbox.delete_through, {"seq": deletable})
+
+        rows = await self._read(oldest)
         while rows:
             batch = await self.publisher.send(self._messages(rows))
             if deletable is not None:
-                await delete_acknowledged()
+                await self._write(delete_acknowledged)
             next_rows = []
             if len(rows) == self.batch_size:
-                async with self.sessions() as session:
-                    next_rows = (await session.execute(self._select().where(table.c.seq > rows[-1].seq))).all()
+                last = rows[-1].seq
+                next_rows = await self._read(lambda session: oldest(session, last))
             acked = _acked_prefix(await batch.wait(self.ack_timeout))
             total += acked
             OUTBOX_PUBLISHED.labels(self.outbox.service).inc(acked)
@@ -208,7 +244,7 @@ class OutboxRelay:
                 break  # keep order: the rest is published again (de-duplicated by Nats-Msg-Id)
             rows = next_rows
         if deletable is not None:
-            await delete_acknowledged()
+            await self._write(delete_acknowledged)
         return total
 
     def _messages(self, rows) -> list[tuple[str, bytes, dict[str, str]]]:

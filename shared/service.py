@@ -24,7 +24,7 @@ from shared.asyncapi import document_publishers, specification
 from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
 from shared.inbox import inbox_table
 from shared.metrics import CONSUMER_PENDING, HTTP_DURATION, HTTP_REQUESTS
-from shared.outbox import Outbox, OutboxRelay, outbox_table
+from shared.outbox import Outbox, OutboxRelay, Transaction, outbox_table
 from shared.settings import ServiceName, Settings, describe_error
 from shared.topology import Topology, declare_streams
 
@@ -87,6 +87,9 @@ class Runtime:
             subscribe(self.broker, consumer, self._rules)
         document_publishers(self.broker, self.name, self.topology)
         self.relay: OutboxRelay | None = None
+        # (read, write) for the outbox relay's database work, if the service runs its transactions
+        # its own way (see OutboxRelay); None: a session each.
+        self.relay_transactions: tuple[Transaction, Transaction] | None = None
         self._lag_task: asyncio.Task | None = None
         self._periodic: list[tuple[float, Callable[[], Awaitable[object]], str]] = []
         self._periodic_tasks: list[asyncio.Task] = []
@@ -112,8 +115,10 @@ class Runtime:
         if self.settings.declare_streams:
             await declare_streams(self.js, self.topology)
         await self.broker.start()
+        read, write = self.relay_transactions or (None, None)
         self.relay = OutboxRelay(
-            self.outbox, self.sessions, self.broker.connection, self.topology, skip_locked=not db.is_sqlite(self.database_url)
+            self.outbox, self.sessions, self.broker.connection, self.topology, skip_locked=not db.is_sqlite(self.database_url),
+            read=read, write=write,
         )
         self.relay.start()
         self._lag_task = asyncio.create_task(self._watch_lag())

@@ -73,7 +73,11 @@ async def get_programme(programme_id: str, request: Request):
 @router.get("/programmes/{programme_id}/activities", response_model=list[s.ActivityOut], tags=["programmes"], responses={404: AUTH[404]},
             summary="The activities on offer in a programme (public: what schools may name as preferences)")
 async def programme_activities(programme_id: str, request: Request):
-    return await _read(request, lambda session: listings.activities_on_offer(session, programme_id))
+    return await _read(request, offer_listing(programme_id))
+
+
+def offer_listing(programme_id: str):
+    return lambda session: listings.activities_on_offer(session, programme_id)
 
 
 # --- schools --------------------------------------------------------------------------------
@@ -83,10 +87,14 @@ async def programme_activities(programme_id: str, request: Request):
              responses={409: {"description": "a school with this BRIN exists; `existing.href` points at it"}, 422: WRITE[422]},
              summary="Register a school (once); the answer holds its account secret")
 async def register_school(body: s.SchoolIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), school_registration(_runtime(request), body))
+
+
+def school_registration(runtime, body: s.SchoolIn):
     async def act(session):
-        school, secret = await cmd.register_school(session, _runtime(request).outbox, cmd.school_of(body))
+        school, secret = await cmd.register_school(session, runtime.outbox, cmd.school_of(body))
         return 201, {"school": school, "account_secret": secret}
-    return await execute(request, who.key(), act)
+    return act
 
 
 @router.get("/schools/{school_id}", response_model=s.SchoolOut, tags=["schools"], responses=AUTH)
@@ -100,12 +108,20 @@ async def get_school(school_id: str, request: Request, who: Principal = Depends(
              summary="Register a group of this school for a programme")
 async def register_group(school_id: str, body: s.GroupIn, request: Request, who: Principal = Depends(authenticated),
                          _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _created(cmd.register_group(session, _runtime(request).outbox, who, school_id, body)))
+    return await execute(request, who.key(), group_registration(_runtime(request), who, school_id, body))
+
+
+def group_registration(runtime, who: Principal, school_id: str, body: s.GroupIn):
+    return lambda session: _created(cmd.register_group(session, runtime.outbox, who, school_id, body))
 
 
 @router.get("/schools/{school_id}/groups", response_model=list[s.GroupOut], tags=["groups"], responses=AUTH)
 async def list_groups(school_id: str, request: Request, who: Principal = Depends(authenticated)):
-    return await _read(request, lambda session: listings.groups_of_school(session, who, school_id))
+    return await _read(request, groups_listing(who, school_id))
+
+
+def groups_listing(who: Principal, school_id: str):
+    return lambda session: listings.groups_of_school(session, who, school_id)
 
 
 @router.get("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=AUTH)
@@ -148,10 +164,14 @@ async def erase_pupil(group_id: str, pupil_ref: str, request: Request, who: Prin
              responses={409: {"description": "a company with this KvK number exists; `existing.href` points at it"}, 422: WRITE[422]},
              summary="Register a company (once); the answer holds its account secret")
 async def register_company(body: s.CompanyIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
+    return await execute(request, who.key(), company_registration(_runtime(request), body))
+
+
+def company_registration(runtime, body: s.CompanyIn):
     async def act(session):
-        company, secret = await cmd.register_company(session, _runtime(request).outbox, cmd.company_of(body))
+        company, secret = await cmd.register_company(session, runtime.outbox, cmd.company_of(body))
         return 201, {"company": company, "account_secret": secret}
-    return await execute(request, who.key(), act)
+    return act
 
 
 @router.get("/companies/{company_id}", response_model=s.CompanyOut, tags=["companies"], responses=AUTH)
@@ -165,7 +185,11 @@ async def get_company(company_id: str, request: Request, who: Principal = Depend
              summary="Register an activity of this company for a programme")
 async def register_activity(company_id: str, body: s.ActivityIn, request: Request, who: Principal = Depends(authenticated),
                             _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _created(cmd.register_activity(session, _runtime(request).outbox, who, company_id, body)))
+    return await execute(request, who.key(), activity_registration(_runtime(request), who, company_id, body))
+
+
+def activity_registration(runtime, who: Principal, company_id: str, body: s.ActivityIn):
+    return lambda session: _created(cmd.register_activity(session, runtime.outbox, who, company_id, body))
 
 
 @router.get("/companies/{company_id}/activities", response_model=list[s.ActivityOut], tags=["activities"], responses=AUTH)

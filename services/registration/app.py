@@ -3,11 +3,14 @@
 import asyncio
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from services.registration import idempotency, problems
 from services.registration.api import router
+from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
 from services.registration.store import metadata
+from services.registration import tx
 from services.registration.web import pages
 from shared import geo
 from shared.service import Runtime, create_app
@@ -30,8 +33,14 @@ async def _warm_geography(_runtime) -> None:
 
 def build_app(settings: Settings) -> FastAPI:
     runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
+    for statement in runtime.outbox.statements:
+        tx.prepare(statement)
+    # The relay's reads and deletes join the group commit's batches (SQLite) instead of taking
+    # the single connection for transactions of their own between them.
+    runtime.relay_transactions = (lambda fn: tx.read(runtime, fn), lambda fn: tx.write(runtime, fn))
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
     problems.install(app)
+    app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit)
     return app

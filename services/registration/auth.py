@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, literal, select
 from services.registration.domain.accounts import hash_secret, same_token
 from services.registration.problems import Forbidden
 from services.registration.store import companies, schools
-from services.registration.tx import read
+from services.registration.tx import prepare, read
 
 bearer = HTTPBearer(auto_error=False, description="the admin token, or a school's or company's account secret")
 
@@ -35,8 +35,8 @@ class Principal:
 
 ANONYMOUS = Principal("anonymous")
 # Schools and companies in one query (one round trip): whose secret is this?
-ACCOUNT_BY_SECRET = select(literal("school").label("kind"), schools.c.id).where(schools.c.secret_hash == bindparam("digest")).union_all(
-    select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest")))
+ACCOUNT_BY_SECRET = prepare(select(literal("school").label("kind"), schools.c.id).where(schools.c.secret_hash == bindparam("digest")).union_all(
+    select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest"))))
 _cache: dict[str, Principal] = {}
 
 

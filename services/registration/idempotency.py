@@ -25,15 +25,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.store import idempotency
-from services.registration.tx import write
+from services.registration.tx import prepare, write
 
 log = logging.getLogger(__name__)
 Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
 RETENTION = timedelta(days=7)
 PRUNE_EVERY_S = 3600
 HEADER = "Idempotency-Key"
-STORED = select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash"))
-STORE = insert(idempotency)
+STORED = prepare(select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash")))
+STORE = prepare(insert(idempotency))
 
 
 def _stream(key: str, n: int) -> bytes:
@@ -62,11 +62,16 @@ async def execute(request: Request, principal_key: str, action: Action, *, key: 
 
     `key` overrides the header (web forms carry their key as a hidden field), `content` the body
     that is fingerprinted (a form's fields, once the form has been parsed)."""
-    runtime = request.app.state.runtime
-    key = key if key is not None else request.headers.get(HEADER)
+    return await run_once(request.app.state.runtime, request.method, request.url.path,
+                          content if content is not None else await request.body(),
+                          key if key is not None else request.headers.get(HEADER), principal_key, action)
+
+
+async def run_once(runtime, method: str, path: str, content: bytes, key: str | None, principal_key: str, action: Action) -> Response:
+    """`execute` without a Starlette request: the request's method, path, body and key."""
     if key is not None and not 1 <= len(key) <= 200:
         raise HTTPException(422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}])
-    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\0".encode() + (content if content is not None else await request.body())).hexdigest()
+    fingerprint = hashlib.sha256(f"{method} {path}\0".encode() + content).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
 
     async def once(session) -> Response:

@@ -25,12 +25,13 @@ from services.registration import commands as cmd
 from services.registration import schemas as s
 from services.registration.auth import Principal
 from services.registration.store import activities, groups
+from services.registration.tx import prepare
 
-STATE = (select(func.count(), func.coalesce(func.sum(activities.c.revision), 0))
-         .where(activities.c.programme_id == bindparam("programme_id")))
-ON_OFFER = (select(activities.c.id, activities.c.revision)
-            .where(activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered")
-            .order_by(activities.c.created_at))
+STATE = prepare(select(func.count(), func.coalesce(func.sum(activities.c.revision), 0))
+                .where(activities.c.programme_id == bindparam("programme_id")))
+ON_OFFER = prepare(select(activities.c.id, activities.c.revision)
+                   .where(activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered")
+                   .order_by(activities.c.created_at))
 ACTIVITIES_BY_ID = select(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))
 MAX_PIECES = 200_000
 MAX_LISTINGS = 1_000
@@ -89,7 +90,7 @@ class Pieces:
 
 ACTIVITIES = Pieces(s.ActivityOut, cmd.activity_out)
 GROUPS = Pieces(s.GroupOut, cmd.group_out)
-GROUPS_OF_SCHOOL = select(groups).where(groups.c.school_id == bindparam("school_id")).order_by(groups.c.created_at)
+GROUPS_OF_SCHOOL = prepare(select(groups).where(groups.c.school_id == bindparam("school_id")).order_by(groups.c.created_at))
 
 
 async def activities_on_offer(session, programme_id: str) -> Response:

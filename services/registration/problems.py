@@ -37,24 +37,25 @@ def closed_detail(e: RegistrationClosed) -> dict:
             "deadline": e.deadline.isoformat(), "opens_at": e.opens_at.isoformat()}
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(Invalid)
-    async def _invalid(_r: Request, e: Invalid):
+def answer(e: Exception) -> JSONResponse | None:
+    """The precise answer to an error of the service layer (None: not one of ours)."""
+    if isinstance(e, Invalid):
         return JSONResponse({"detail": violations_detail(e.violations)}, 422)
-
-    @app.exception_handler(RegistrationClosed)
-    async def _closed(_r: Request, e: RegistrationClosed):
+    if isinstance(e, RegistrationClosed):
         return JSONResponse({"detail": closed_detail(e)}, 409)
-
-    @app.exception_handler(Conflict)
-    async def _conflict(_r: Request, e: Conflict):
+    if isinstance(e, Conflict):
         headers = {"Location": e.extra["existing"]["href"]} if "existing" in e.extra else None
         return JSONResponse({"detail": {"type": e.type, "msg": e.message, **e.extra}}, 409, headers=headers)
-
-    @app.exception_handler(NotFound)
-    async def _not_found(_r: Request, e: NotFound):
+    if isinstance(e, NotFound):
         return JSONResponse({"detail": {"type": "not_found", "msg": str(e)}}, 404)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_r: Request, _e: Forbidden):
+    if isinstance(e, Forbidden):
         return JSONResponse({"detail": {"type": "forbidden", "msg": "these credentials do not give access to this record"}}, 403)
+    return None
+
+
+def install(app: FastAPI) -> None:
+    async def handle(_request: Request, e: Exception) -> JSONResponse:
+        return answer(e)
+
+    for error in (Invalid, RegistrationClosed, Conflict, NotFound, Forbidden):
+        app.add_exception_handler(error, handle)
