@@ -120,7 +120,7 @@ class _Form:
         self.sql = sql
         self.params = params  # per placeholder: (name, None, processor) or (None, constant, None)
         self.row = row  # a namedtuple class for selects, else None
-        self.results = results  # per column: its result processor or None
+        self.results = results  # per column: its result processor or None; None if none has one
 
     def bind(self, values: dict) -> tuple:
         return tuple((process(values[name]) if process else values[name]) if name is not None else constant
@@ -134,6 +134,8 @@ class _Form:
         if self.row is None:
             return Rows([], cursor.rowcount)
         make, processors = self.row._make, self.results
+        if processors is None:  # no column needs converting
+            return Rows(list(map(make, cursor.fetchall())), -1)
         return Rows([make([p(v) if p else v for p, v in zip(processors, raw)]) for raw in cursor.fetchall()], -1)
 
 
@@ -174,7 +176,7 @@ class _Prepared:
         columns = list(statement.selected_columns)
         row = namedtuple("Row", [c.key for c in columns], rename=True)
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        return _Form(compiled.string, params, row, results)
+        return _Form(compiled.string, params, row, results if any(results) else None)
 
 
 class Rows:
