@@ -4,7 +4,8 @@ Objective, in priority order: pupils placed, fewest splits, preference rank, tra
 the weights in ``model``). The engine starts twice (LP rounding; activities packed with whole
 groups), completes each (hardest groups first, each to its best option with room, split only when
 no single option has room; waiting groups placed by chains of moves that shift free places across
-the map; re-join splits, move groups to better options) and keeps the better. Its optimality gap is
+the map; re-join splits, move groups to better options) and keeps the better, on which short chains
+then re-join split groups and move groups to better-ranked options. Its optimality gap is
 measured against the LP relaxation of the same candidate set, solved by HiGHS: a valid lower bound
 on the cost of any allocation over those candidates.
 
@@ -28,7 +29,7 @@ from .model import (
 BIG = 1e9
 CHAIN_STATES = 3_000  # states one chain search may expand
 CHAIN_STATES_PER_GROUP = 30  # states all chain searches of one start may expand, per group
-REJOIN_STATES = 30  # states one search for room to re-join a split group may expand
+SHORT_CHAIN_STATES = 30  # states one search may expand when it only improves (re-join, better rank)
 UNRANKED = 1 << 30
 LP_MAX_PAIRS = 60_000  # above this the bound ignores capacities (HiGHS needs minutes beyond)
 
@@ -430,12 +431,42 @@ def _rejoin_by_chains(st: _State, order: list[int]) -> None:
             continue
         st.remove(g)
         journal: list = []
-        if _place_by_chains(st, g, gather_at=0, journal=journal, split=False, states=REJOIN_STATES):
+        if _place_by_chains(st, g, gather_at=0, journal=journal, split=False, states=SHORT_CHAIN_STATES):
             added = sum(len(st.parts[h]) - len(before) for h, before in journal)
             if added < len(old) - 1:
                 continue
             st.remove(g)
         _rollback(st, journal)
+        st.place(g, old)
+
+
+def _better_rank_by_chains(st: _State, order: list[int]) -> None:
+    """Move whole groups to a better-ranked option where a short chain of moves makes room, when
+    the objective improves (splits, then rank and distance of the group and of every group moved)."""
+    p = st.p
+    for g in order:
+        old = st.parts.get(g)
+        if not old or len(old) > 1:
+            continue
+        (pos0, size), c, rank = old[0], p.cands[g], p.ranks[g]
+        better = np.flatnonzero((rank[:pos0] < rank[pos0]) & (st.cand_cap[g][:pos0] >= size))
+        if not len(better):
+            continue
+        st.remove(g)
+        found = _chain(st, g, [(int(c[q]), size - int(st.remaining[c[q]])) for q in better], states=SHORT_CHAIN_STATES)
+        journal: list = []
+        if found is not None:
+            before = {h: st.parts[h] for h, *_ in found[1]}
+            _apply_chain(st, found[1], journal)
+            pos = int(np.flatnonzero(c == found[0])[0])
+            delta = size * (st.cost_of(g, pos) - st.cost_of(g, pos0))
+            for h, was in before.items():
+                delta += W_SPLIT * (len(st.parts[h]) - len(was))
+                delta += sum(n * st.cost_of(h, q) for q, n in st.parts[h]) - sum(n * st.cost_of(h, q) for q, n in was)
+            if delta < 0:
+                st.place(g, [(pos, size)])
+                continue
+            _rollback(st, journal)
         st.place(g, old)
 
 
@@ -608,8 +639,9 @@ def allocate_groups(
     _complete(packed, order, on_step)
     if _quality(p, packed, None, None).objective < _quality(p, st, None, None).objective:
         st = packed
-    on_step("re-joining split groups by chains of moves")
+    on_step("re-joining split groups and moving groups to better-ranked options by chains of moves")
     _rejoin_by_chains(st, order)
+    _better_rank_by_chains(st, order)
 
     parts, waitlist = [], {}
     for g in range(len(groups)):

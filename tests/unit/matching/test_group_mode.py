@@ -195,6 +195,18 @@ def test_a_split_group_is_joined_again_when_a_chain_of_moves_makes_room_for_it_w
     assert _placements(st, groups, acts) == {"s": [("mid", 12)], "m": [("north", 6)]}
 
 
+def test_a_group_reaches_its_first_choice_when_a_chain_of_moves_makes_room_there():
+    from services.matching.domain.group_mode import _better_rank_by_chains
+
+    acts = [Activity("near", 10, 51.9, 5.0), Activity("liked", 10, 52.0, 5.0), Activity("other", 10, 52.05, 5.0)]
+    keen = Group("k", 10, 51.95, 5.0, max_travel_km=8, preferences=("liked",))  # near or liked
+    indifferent = Group("i", 10, 52.02, 5.0, max_travel_km=8)  # liked or other, no preference
+    groups = [keen, indifferent]
+    st = _state_with(groups, acts, {"k": [("near", 10)], "i": [("liked", 10)]})
+    _better_rank_by_chains(st, [0, 1])
+    assert _placements(st, groups, acts) == {"k": [("liked", 10)], "i": [("other", 10)]}
+
+
 @pytest.mark.parametrize("seed", [2, 4])
 def test_national_instance_places_at_least_99_percent_although_free_places_lie_in_other_regions(seed):
     # The benchmark's national instance: ~860 free places over ~400 activities, and the waiting
