@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from services.registration import api
 from services.registration import schemas as s
 from services.registration.auth import ANONYMOUS, Principal, resolve
-from services.registration.idempotency import HEADER, run_once
+from services.registration.idempotency import run_once
 from services.registration.problems import answer
 from services.registration.tx import read
 
@@ -45,18 +45,19 @@ class Route:
     action: object  # (runtime, principal, path parameter, body) -> the function of a session
 
 
+# Path parameters are ids (UUIDs): anything else, e.g. characters a URL would escape, goes to FastAPI.
 ROUTES = [
     Route("POST", re.compile(r"/api/schools"), "/api/schools", s.SchoolIn, "optional",
           lambda runtime, who, _, body: api.school_registration(runtime, body)),
     Route("POST", re.compile(r"/api/companies"), "/api/companies", s.CompanyIn, "optional",
           lambda runtime, who, _, body: api.company_registration(runtime, body)),
-    Route("POST", re.compile(r"/api/schools/([^/]+)/groups"), "/api/schools/{school_id}/groups", s.GroupIn, "required",
+    Route("POST", re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"), "/api/schools/{school_id}/groups", s.GroupIn, "required",
           lambda runtime, who, school_id, body: api.group_registration(runtime, who, school_id, body)),
-    Route("POST", re.compile(r"/api/companies/([^/]+)/activities"), "/api/companies/{company_id}/activities", s.ActivityIn, "required",
+    Route("POST", re.compile(r"/api/companies/([0-9A-Za-z_-]+)/activities"), "/api/companies/{company_id}/activities", s.ActivityIn, "required",
           lambda runtime, who, company_id, body: api.activity_registration(runtime, who, company_id, body)),
-    Route("GET", re.compile(r"/api/schools/([^/]+)/groups"), "/api/schools/{school_id}/groups", None, "required",
+    Route("GET", re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"), "/api/schools/{school_id}/groups", None, "required",
           lambda runtime, who, school_id, _: api.groups_listing(who, school_id)),
-    Route("GET", re.compile(r"/api/programmes/([^/]+)/activities"), "/api/programmes/{programme_id}/activities", None, "none",
+    Route("GET", re.compile(r"/api/programmes/([0-9A-Za-z_-]+)/activities"), "/api/programmes/{programme_id}/activities", None, "none",
           lambda runtime, who, programme_id, _: api.offer_listing(programme_id)),
 ]
 _LABELS = {route.template: SimpleNamespace(path=route.template) for route in ROUTES}  # what HttpMetrics reads
@@ -114,7 +115,7 @@ class FastRoutes:
                 body = route.body.model_validate_json(content)
             except ValidationError:
                 return await self.app(scope, _replay(messages, receive), send)
-            key = headers.get(b"idempotency-key")
+            key = headers.get(b"idempotency-key")  # idempotency.HEADER, as ASGI spells header names
             if key is not None and not 1 <= len(key := key.decode("latin-1")) <= 200:
                 return await self.app(scope, _replay(messages, receive), send)
         who = await self._principal(token, route) if route.auth != "none" else ANONYMOUS

@@ -13,10 +13,10 @@ and resetting it). So here the transactions that arrive together run as one batc
 on the connection's thread, one after another, inside one `BEGIN IMMEDIATE ... COMMIT`, each in
 its own SAVEPOINT — an exception rolls back that transaction only and goes to its caller; the
 others commit. (The savepoints are taken only when needed: a batch runs without them first, and
-again with them if one of its transactions raised.) Reads of the batch run first, outside the write transaction. The functions run
-there as they are: a `session.execute` on that thread completes at once, so a coroutine that
-awaits only its session finishes without ever suspending and is driven to its end right there
-(awaiting anything else is an error). Each transaction still sees its own writes and those of
+again with them if one of its transactions raised.) Reads of the batch run first, outside the
+write transaction. The functions run there as they are: a `session.execute` on that thread
+completes at once, so a coroutine that awaits only its session finishes without ever suspending
+and is driven to its end right there (awaiting anything else is an error). Each transaction still sees its own writes and those of
 the transactions before it in the batch, as if they had run one by one; a unique constraint
 (same key, same BRIN) that a batch mate won surfaces as the usual `IntegrityError`.
 
