@@ -237,10 +237,12 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
     return app
 
 
-def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI]) -> None:
+def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI], *, switch_interval: float = 0.0005) -> None:
     """`python -m services.<name>`: settings from the environment, JSON logs, uvicorn.
 
     A configuration error or a port in use stops start-up with one clear line, not a traceback.
+    `switch_interval`: see below; a service that hands work to its database thread rarely (in
+    batches) does better with Python's default.
     """
     import socket
     import sys
@@ -264,7 +266,7 @@ def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI]) -> None:
     configure_logging(name, settings.log_level)
     # aiosqlite runs each SQLite call on its own thread: every round trip hands the GIL over twice,
     # and with Python's default 5 ms switch interval a busy event loop makes each hand-over wait.
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(switch_interval)
     app = build_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=port, log_config=None, timeout_graceful_shutdown=20)
     try:
