@@ -129,8 +129,8 @@ class _Form:
         self.results = results  # per column: its result processor or None; None if none has one
 
     def bind(self, values: dict) -> tuple:
-        return tuple((process(values[name]) if process else values[name]) if name is not None else constant
-                     for name, constant, process in self.params)
+        return tuple([(process(values[name]) if process else values[name]) if name is not None else constant
+                      for name, constant, process in self.params])
 
     def run(self, cursor: sqlite3.Cursor, values) -> Rows:
         if isinstance(values, list):
@@ -153,11 +153,13 @@ class _Prepared:
     def form(self, dialect, values) -> _Form | None:
         """The compiled form for these parameter names, or None where SQLAlchemy must run it
         (expanding IN lists, Python-side defaults, RETURNING ...)."""
-        names = tuple(sorted((values[0] if isinstance(values, list) else values or {}).keys()))
+        names = tuple(values[0] if isinstance(values, list) else values or ())  # in the caller's order
         key = (id(dialect), names)
-        if key not in self._forms:
-            self._forms[key] = self._compile(dialect, names)
-        return self._forms[key]
+        try:
+            return self._forms[key]
+        except KeyError:
+            form = self._forms[key] = self._compile(dialect, names)
+            return form
 
     def _compile(self, dialect, names: tuple) -> _Form | None:
         statement = self._statement()
