@@ -33,6 +33,7 @@ from services.registration.auth import ANONYMOUS, Principal, resolve
 from services.registration.idempotency import run_once
 from services.registration.problems import answer
 from services.registration.tx import read
+from shared.asgi import is_json, read_body, replay
 
 
 @dataclass(frozen=True)
@@ -106,21 +107,21 @@ class FastRoutes:
             return await self.app(scope, receive, send)
         body = None
         if route.body is not None:
-            if headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower() != b"application/json":
+            if not is_json(headers.get(b"content-type")):
                 return await self.app(scope, receive, send)
-            messages, content = await _read_body(receive)
+            messages, content = await read_body(receive)
             if content is None:
-                return await self.app(scope, _replay(messages, receive), send)
+                return await self.app(scope, replay(messages, receive), send)
             try:
                 body = route.body.model_validate_json(content)
             except ValidationError:
-                return await self.app(scope, _replay(messages, receive), send)
+                return await self.app(scope, replay(messages, receive), send)
             key = headers.get(b"idempotency-key")  # idempotency.HEADER, as ASGI spells header names
             if key is not None and not 1 <= len(key := key.decode("latin-1")) <= 200:
-                return await self.app(scope, _replay(messages, receive), send)
+                return await self.app(scope, replay(messages, receive), send)
         who = await self._principal(token, route) if route.auth != "none" else ANONYMOUS
         if who is None:
-            return await self.app(scope, _replay(messages, receive) if route.body else receive, send)
+            return await self.app(scope, replay(messages, receive) if route.body else receive, send)
         scope["route"] = _LABELS[route.template]
         action = route.action(self.runtime, who, parameter, body)
         try:
@@ -142,26 +143,3 @@ class FastRoutes:
         if principal is None and route.auth == "optional":
             return ANONYMOUS
         return principal
-
-
-async def _read_body(receive) -> tuple[list[dict], bytes | None]:
-    """Every message of the request body, and the body (None if the client went away)."""
-    messages, chunks = [], []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return messages, b"".join(chunks)
-
-
-def _replay(messages: list[dict], receive):
-    """A `receive` that gives the messages already read, then the rest."""
-    pending = list(messages)
-
-    async def replayed():
-        return pending.pop(0) if pending else await receive()
-
-    return replayed

@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from shared.asgi import is_json, read_body, replay
+
 from .context import SurveysContext
 from .domain.questionnaire import InvalidAnswers
 from .refusals import SurveyRefused
@@ -46,10 +48,7 @@ def answers_of(body: bytes) -> dict[str, int | str | None] | None:
 
 
 def _json_content_type(headers: list[tuple[bytes, bytes]]) -> bool:
-    for name, value in headers:
-        if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return False
+    return is_json(next((value for name, value in headers if name == b"content-type"), None))
 
 
 class FastResponseRoute:
@@ -63,18 +62,10 @@ class FastResponseRoute:
                 or not _json_content_type(scope["headers"]):
             await self.app(scope, receive, send)
             return
-        messages, chunks = [], []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":  # the client went away: let FastAPI see the same
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        answers = answers_of(b"".join(chunks)) if messages[-1]["type"] == "http.request" else None
+        messages, content = await read_body(receive)
+        answers = answers_of(content) if content is not None else None  # None: the client went away
         if answers is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replay(messages, receive), send)
             return
         scope["route"] = self.route
         status, body = await respond(self.ctx, match.group(1), answers)
@@ -108,12 +99,3 @@ def refusal_body(exc: SurveyRefused) -> dict[str, Any]:
     if exc.window is not None and exc.code in ("phase_not_open", "phase_closed"):
         body["opens"], body["closes"] = exc.window.opens.isoformat(), exc.window.closes.isoformat()
     return body
-
-
-def _replay(messages: list[dict], receive):
-    pending = list(messages)
-
-    async def replayed() -> dict:
-        return pending.pop(0) if pending else await receive()
-
-    return replayed
