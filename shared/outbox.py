@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
-
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, bindparam, delete, event, func, insert, select
@@ -193,17 +192,13 @@ class OutboxRelay:
         async with self.sessions() as session, session.begin():
             return await fn(session)
 
-    def _select(self):
-        table = self.outbox.table
-        return select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload).order_by(table.c.seq).limit(self.batch_size)
-
     async def publish_batch(self) -> int:
         """Publish what is pending; return how many events were acknowledged and removed."""
         if not self.skip_locked:
             return await self._publish_pipelined()
         table = self.outbox.table
         async with self.sessions() as session, session.begin():
-            rows = (await session.execute(self._select().with_for_update(skip_locked=True))).all()
+            rows = (await session.execute(self.outbox.oldest.with_for_update(skip_locked=True), {"limit": self.batch_size})).all()
             done = await self._publish(rows)
             if done:
                 await session.execute(delete(table).where(table.c.seq.in_(done)))

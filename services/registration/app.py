@@ -5,12 +5,11 @@ import asyncio
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.registration import idempotency, problems
+from services.registration import idempotency, problems, tx
 from services.registration.api import router
 from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
 from services.registration.store import metadata
-from services.registration import tx
 from services.registration.web import pages
 from shared import geo
 from shared.service import Runtime, create_app
