@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.broker import Consumer
+from shared.broker import Consumer, PermanentError
 from shared.contracts import (
     GroupRegistered, GroupUpdated, PlacementAssigned, PlacementCancelled, ProgrammeOpened, PupilErased,
 )
@@ -44,7 +44,7 @@ async def placement_assigned(event: CloudEvent, data: PlacementAssigned, session
         {"token": new_token(), "pupil_ref": ref, "phase": phase, "programme_id": data.programme_id,
          "school_id": data.school_id, "group_id": data.group_id, "activity_id": data.activity_id,
          "placement_id": data.placement_id, "placed_at": event.time}
-        for ref in refs for phase in ("pre", "post")], ["programme_id", "pupil_ref", "phase"])
+        for ref in refs for phase in ("pre", "post")], ["programme_id", "group_id", "pupil_ref", "phase"])
 
 
 async def placement_cancelled(event: CloudEvent, data: PlacementCancelled, session: AsyncSession) -> None:
@@ -52,7 +52,9 @@ async def placement_cancelled(event: CloudEvent, data: PlacementCancelled, sessi
 
 
 async def pupil_erased(event: CloudEvent, data: PupilErased, session: AsyncSession) -> None:
-    await store.erase_pupil(session, data.pupil_ref)
+    if data.group_id is None:  # a code is unique within its group only: erasing by code alone could hit another child
+        raise PermanentError(f"erasure of pupil {data.pupil_ref} names no group; erase by hand after finding her group")
+    await store.erase_pupil(session, data.group_id, data.pupil_ref)
 
 
 CONSUMERS = (

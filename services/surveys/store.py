@@ -28,10 +28,12 @@ programmes = Table(
     Column("revision", Integer, nullable=False, default=1),
 )
 
+# A pupil is (group_id, pupil_ref): schools choose the codes, unique within a group only, so two
+# schools' "2b-01" are two pupils, each with her own consent, tokens, answers and erasure.
 pupils = Table(  # read model from registration.group.*: pseudonymous refs, age, consent
     "pupils", metadata,
+    Column("group_id", String(64), primary_key=True),
     Column("pupil_ref", String(64), primary_key=True),
-    Column("group_id", String(64), nullable=False, index=True),
     Column("school_id", String(64), nullable=False),
     Column("programme_id", String(64), nullable=False),
     Column("age", Integer),
@@ -60,9 +62,9 @@ invitations = Table(  # one pseudonymous token per pupil per phase
     Column("activity_id", String(64), nullable=False),
     Column("placement_id", String(64), nullable=False, index=True),
     Column("placed_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("programme_id", "pupil_ref", "phase", name="uq_invitation_pupil_phase"),
+    UniqueConstraint("programme_id", "group_id", "pupil_ref", "phase", name="uq_invitation_pupil_phase"),
     Index("ix_invitations_school", "programme_id", "school_id"),
-    Index("ix_invitations_pupil", "pupil_ref"),
+    Index("ix_invitations_pupil", "group_id", "pupil_ref"),
 )
 
 responses = Table(
@@ -151,7 +153,7 @@ async def replace_group_pupils(session: AsyncSession, group_id: str, rows: list[
     keep = [r["pupil_ref"] for r in rows]
     await session.execute(delete(pupils).where(and_(pupils.c.group_id == group_id, pupils.c.pupil_ref.not_in(keep))))
     for row in rows:
-        await upsert(session, pupils, row, ["pupil_ref"])
+        await upsert(session, pupils, row, ["group_id", "pupil_ref"])
 
 
 async def group_pupil_refs(session: AsyncSession, group_id: str) -> list[str]:
@@ -167,7 +169,7 @@ def _invitation_query():
         select(invitations, pupils.c.age, pupils.c.parental_consent, programmes.c.kind,
                programmes.c.event_date, programmes.c.pre_closes, programmes.c.post_closes,
                responses.c.response_id, latest)
-        .outerjoin(pupils, pupils.c.pupil_ref == invitations.c.pupil_ref)
+        .outerjoin(pupils, and_(pupils.c.group_id == invitations.c.group_id, pupils.c.pupil_ref == invitations.c.pupil_ref))
         .outerjoin(programmes, programmes.c.programme_id == invitations.c.programme_id)
         .outerjoin(responses, responses.c.token == invitations.c.token)
     )
@@ -215,11 +217,11 @@ async def counts_per_school(session: AsyncSession):
     return (await session.execute(query)).all()
 
 
-async def erase_pupil(session: AsyncSession, pupil_ref: str) -> None:
-    """Remove the pupil's tokens, responses and read-model row."""
-    await session.execute(delete(responses).where(responses.c.pupil_ref == pupil_ref))
-    await session.execute(delete(invitations).where(invitations.c.pupil_ref == pupil_ref))
-    await session.execute(delete(pupils).where(pupils.c.pupil_ref == pupil_ref))
+async def erase_pupil(session: AsyncSession, group_id: str, pupil_ref: str) -> None:
+    """Remove the pupil's tokens, responses and read-model row (hers only: the code alone is not hers)."""
+    await session.execute(delete(responses).where(responses.c.group_id == group_id, responses.c.pupil_ref == pupil_ref))
+    await session.execute(delete(invitations).where(invitations.c.group_id == group_id, invitations.c.pupil_ref == pupil_ref))
+    await session.execute(delete(pupils).where(pupils.c.group_id == group_id, pupils.c.pupil_ref == pupil_ref))
 
 
 async def cancel_placement(session: AsyncSession, placement_id: str) -> None:
@@ -242,11 +244,12 @@ async def fingerprints(session: AsyncSession) -> dict[str, str]:
 
 
 async def programme_rows(session: AsyncSession, programme_id: str):
-    inv = (await session.execute(select(invitations.c.pupil_ref, invitations.c.phase, invitations.c.school_id,
-                                        invitations.c.activity_id)
+    """Invitations and responses of a programme, each pupil as "group/code" (codes repeat across groups)."""
+    inv = (await session.execute(select((invitations.c.group_id + "/" + invitations.c.pupil_ref).label("pupil"),
+                                        invitations.c.phase, invitations.c.school_id, invitations.c.activity_id)
                                  .where(invitations.c.programme_id == programme_id))).all()
-    res = (await session.execute(select(responses.c.pupil_ref, responses.c.phase, responses.c.school_id,
-                                        responses.c.activity_id, responses.c.answers)
+    res = (await session.execute(select((responses.c.group_id + "/" + responses.c.pupil_ref).label("pupil"),
+                                        responses.c.phase, responses.c.school_id, responses.c.activity_id, responses.c.answers)
                                  .where(responses.c.programme_id == programme_id))).all()
     return inv, res
 

@@ -17,7 +17,7 @@ UNPAIRED_LABEL = "unpaired: everyone who answered a phase; not the same pupils, 
 
 @dataclass(frozen=True)
 class Invitation:
-    pupil_ref: str
+    pupil: str  # who: her group and code together (codes are unique within a group only)
     phase: str
     school: str
     activity: str
@@ -25,7 +25,7 @@ class Invitation:
 
 @dataclass(frozen=True)
 class Response:
-    pupil_ref: str
+    pupil: str  # who, as in Invitation: a pre and a post answer pair up when this is the same
     phase: str
     school: str
     activity: str
@@ -64,7 +64,7 @@ def paired_items(pre_items: Sequence[Item], post_items: Sequence[Item]) -> list[
 def paired_results(items: Sequence[Item], responses: Iterable[Response]) -> dict:
     by_phase: dict[str, dict[str, dict]] = {"pre": {}, "post": {}}
     for r in responses:
-        by_phase.setdefault(r.phase, {})[r.pupil_ref] = r.answers
+        by_phase.setdefault(r.phase, {})[r.pupil] = r.answers
     refs = sorted(set(by_phase["pre"]) & set(by_phase["post"]))
     figures: dict[str, Any] = {}
     for item in items:

@@ -56,8 +56,8 @@ def cancelled(p: PlacementAssigned) -> PlacementCancelled:
                               pupil_refs=p.pupil_refs)
 
 
-def erased(ref: str) -> PupilErased:
-    return PupilErased(pupil_ref=ref)
+def erased(ref: str, group_id: str = "g-1") -> PupilErased:
+    return PupilErased(pupil_ref=ref, group_id=group_id, programme_id="gd-2027")
 
 
 async def surveys_events(js, topology, wait: float = 0.5) -> list[dict]:

@@ -28,7 +28,7 @@ async def surveys_service(settings, clock, **config):
         yield client
 
 
-async def teacher(client, school="12AB", programme_id="gd-2027", expect_pupils=None):
+async def teacher(client, school="12AB", programme_id="gd-2027", expect_pupils=None, consented="pup-00"):
     link = (await client.get(f"/api/v1/admin/teacher-links/{programme_id}/{school}", headers=ADMIN)).json()["url"]
     key = link.split("key=")[1]
 
@@ -39,7 +39,7 @@ async def teacher(client, school="12AB", programme_id="gd-2027", expect_pupils=N
         return data if expect_pupils is None or len(pupils) == expect_pupils else None
 
     found = await eventually(overview)
-    first = tokens(found, "pre").get("pup-00")
+    first = tokens(found, "pre").get(consented) if consented else None
     if first:  # registration's group event (consent) may arrive after matching's placement
 
         async def consent_known():
@@ -244,6 +244,35 @@ async def test_cancelled_placement_stops_unused_tokens_and_keeps_given_answers(s
             return (await client.get(f"/api/v1/surveys/{pre['pup-01']}")).status_code == 404
         await eventually(stopped)
         assert (await client.get(f"/api/v1/surveys/{pre['pup-00']}")).json()["code"] == "already_responded"
+
+
+async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings, js, topology):
+    """Pupil codes are unique within a group only: consent, tokens and erasure belong to (group, code)."""
+    clock = Clock(BEFORE)
+    async with surveys_service(settings, clock) as client:
+        await setup_school(js, topology, no_consent=())
+        await publish(js, topology, group("g-2", "34CD", ["pup-00", "pup-01"], no_consent=("pup-00",)))
+        await publish(js, topology, placement("pl-2", "g-2", "34CD", ["pup-00", "pup-01"]))
+        _, first = await teacher(client, "12AB", expect_pupils=12)
+        key, second = await teacher(client, "34CD", expect_pupils=2, consented="pup-01")
+        mine, theirs = tokens(first, "pre")["pup-00"], tokens(second, "pre")["pup-00"]
+        assert mine != theirs and tokens(second, "post")["pup-00"]
+
+        # each pupil answers under her own consent: 12AB's pup-00 has it, 34CD's pup-00 has not
+        assert (await client.post(f"/api/v1/surveys/{mine}/response", json={"answers": ANSWERS})).status_code == 201
+        r = await client.post(f"/api/v1/surveys/{theirs}/response", json={"answers": ANSWERS})
+        assert r.json()["code"] == "consent_required"
+
+        # erasing 34CD's pup-00 leaves 12AB's pup-00 and her answers alone
+        await publish(js, topology, erased("pup-00", group_id="g-2"))
+
+        async def gone():
+            return (await client.get(f"/api/v1/surveys/{theirs}")).status_code == 404
+        await eventually(gone)
+        assert (await client.get(f"/api/v1/surveys/{mine}")).json()["code"] == "already_responded"
+        assert (await client.get(f"/api/v1/surveys/{tokens(first, 'post')['pup-00']}")).json()["code"] == "phase_not_open"
+        overview = (await client.get("/api/v1/teacher/gd-2027/34CD", params={"key": key})).json()
+        assert [p["pupil_ref"] for g in overview["groups"] for p in g["pupils"]] == ["pup-01"]
 
 
 async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js, topology):
