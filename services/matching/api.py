@@ -124,9 +124,11 @@ async def list_waitlist(programme_id: str, request: Request, run_id: str | None 
     return [dict(r._mapping) for r in rows]
 
 
-@router.get("/programmes/{programme_id}/explanations/{unit_id}")
+@router.get("/programmes/{programme_id}/explanations/{unit_id:path}")
 async def explain(programme_id: str, unit_id: str, request: Request, run_id: str | None = None) -> dict:
-    """Why a group (group mode) or pupil ref (individual mode) got what it got."""
+    """Why a group or a pupil got what it got. ``unit_id`` is a group id, or in individual mode a
+    pupil as ``<group_id>/<pupil_ref>`` (the waiting list's ``unit_id``): pupil codes are unique only
+    within their group, so a bare code names no single pupil (404)."""
     rt = _runtime(request)
     async with rt.sessions() as session:
         try:
@@ -142,9 +144,9 @@ async def explain(programme_id: str, unit_id: str, request: Request, run_id: str
         return explain_group(group, inst.activities, inst.groups, parts, wait)
     pupil = next((p for p in inst.pupils if p.id == unit_id), None)
     if pupil is not None and inst.mode == "individual":
-        assignment = {ref: p.activity_id for p in parts for ref in p.pupil_refs}
+        assignment = {service.pupil_id(p.group_id, ref): p.activity_id for p in parts for ref in p.pupil_refs}
         view = type("View", (), {"assignment": assignment, "waitlist": wait})
         return explain_pupil(pupil, inst.activities, view, 10.0)
     if unit_id in inst.unlocated:
         return {"group_id": unit_id, "placed": [], "why": f"Not placed: {inst.unlocated[unit_id]}.", "options": []}
-    raise HTTPException(404, f"unknown group or pupil {unit_id}")
+    raise HTTPException(404, f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")

@@ -26,6 +26,12 @@ from shared.outbox import Outbox
 NAMESPACE = uuid.UUID("5b0c1f36-8f0e-4a53-9a55-3f3d5a6c1e11")
 
 
+def pupil_id(group_id: str, pupil_ref: str) -> str:
+    """A pupil's id in matching (the engine's ``Pupil.id``, the waiting list's ``unit_id``, the
+    explanations' path): pupil codes are unique only within their group. At most 36 + 1 + 24 characters."""
+    return f"{group_id}/{pupil_ref}"
+
+
 class RunInProgress(Exception):
     pass
 
@@ -87,7 +93,8 @@ async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
             tuple(g.get("preferred_activities") or ()), g["school_id"], refs,
         ))  # fmt: skip
         for x in g.get("pupils") or ():
-            inst.pupils.append(Pupil(x["pupil_ref"], p.lat, p.lon, tuple(x.get("ranking") or ()), g["group_id"], g["school_id"]))
+            inst.pupils.append(Pupil(pupil_id(g["group_id"], x["pupil_ref"]), p.lat, p.lon, tuple(x.get("ranking") or ()),
+                                     g["group_id"], g["school_id"], x["pupil_ref"]))  # fmt: skip
     return inst
 
 

@@ -59,7 +59,7 @@ placements = Table(
 waitlist = Table(
     "waitlist", metadata,
     Column("run_id", String(36), primary_key=True),
-    Column("unit_id", String(64), primary_key=True),  # group (group mode) or pupil ref
+    Column("unit_id", String(64), primary_key=True),  # group id (group mode) or "<group_id>/<pupil_ref>"
     Column("programme_id", String(64), index=True, nullable=False),
     Column("group_id", String(64), nullable=False),
     Column("school_id", String(64), nullable=False),

@@ -74,5 +74,5 @@ def explain_pupil(pupil: Pupil, activities: list[Activity], allocation: Allocati
             band = int(_km(pupil.lat, pupil.lon, first) // band_km)
             why_not = (f"The first choice was full with pupils who come from closer by (distance band "
                        f"{band} of {band_km:.0f} km) or drew an earlier lottery number in the same band.")  # fmt: skip
-    return {"pupil_ref": pupil.id, "activity_id": own, "why": why, "why_not_first_choice": why_not,
-            "options": options}  # fmt: skip
+    return {"group_id": pupil.group_id, "pupil_ref": pupil.ref or pupil.id, "activity_id": own, "why": why,
+            "why_not_first_choice": why_not, "options": options}  # fmt: skip

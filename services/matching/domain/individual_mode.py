@@ -12,6 +12,7 @@ pairs; the run reports how many remain.
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import chain, repeat
 
 import numpy as np
@@ -169,6 +170,10 @@ def _max_placed(pr: Priorities, held: np.ndarray, max_depth: int = 2) -> np.ndar
 def allocate_pupils(
     pupils: list[Pupil], activities: list[Activity], seed: int = 0, band_km: float = 10.0, max_placed: bool = False
 ) -> Allocation:
+    """Pupil ids must be unique: the waiting list and the assignment are keyed by them."""
+    if len({p.id for p in pupils}) != len(pupils):
+        twice = sorted(i for i, n in Counter(p.id for p in pupils).items() if n > 1)
+        raise ValueError(f"pupil ids must be unique; more than once: {', '.join(twice[:5])}")
     pr = Priorities(pupils, activities, seed, band_km)
     held = deferred_acceptance(pr)
     if max_placed:
@@ -191,7 +196,7 @@ def _result(pr: Priorities, held: np.ndarray, seed: int, params: dict) -> Alloca
         for (gid, a), ks in grouped.items():
             ranks = {pos_l[k] for k in ks}
             d = sum(dist_l[k] for k in ks) / len(ks)
-            refs = tuple(pupils[rows_l[k]].id for k in ks)
+            refs = tuple(pupils[rows_l[k]].ref or pupils[rows_l[k]].id for k in ks)
             parts.append(Part(gid, activities[a].id, len(ks), round(d, 3), ranks.pop() if len(ranks) == 1 else None, refs))
         waitlist = {}
         for r in np.flatnonzero(held < 0).tolist():

@@ -52,12 +52,13 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Pupil:
-    id: str
+    id: str  # unique in the instance (the service: "<group_id>/<pupil_ref>")
     lat: float
     lon: float
     preferences: tuple[str, ...]  # activity ids, best first
     group_id: str = ""
     school_id: str = ""
+    ref: str = ""  # the school's own code, unique only within the group, for Part.pupil_refs; "": the id
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@ import sys
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 
 from services.matching.domain import Activity, Pupil, allocate_pupils
@@ -104,3 +105,30 @@ def test_closer_pupil_wins_the_last_place():
         assert result.assignment == {"near": "lab"} and "full" in result.waitlist["far"]
 
 
+
+
+def test_pupils_with_the_same_school_code_in_different_groups_are_placed_and_waitlisted_each_on_their_own():
+    # Pupil codes are unique only within a group: the engine tells pupils apart by their ids
+    # ("<group>/<code>" in the service) and hands the codes back in the placements.
+    acts = [Activity("lab", 1, 52.0, 5.0)]
+    pupils = [Pupil("gA/2b-01", 52.0, 5.0, ("lab",), "gA", ref="2b-01"),
+              Pupil("gB/2b-01", 52.5, 5.0, ("lab",), "gB", ref="2b-01"),
+              Pupil("gC/2b-01", 52.6, 5.0, ("lab",), "gC", ref="2b-01")]  # fmt: skip
+    result = allocate_pupils(pupils, acts, seed=3)
+    assert result.assignment == {"gA/2b-01": "lab"}
+    assert set(result.waitlist) == {"gB/2b-01", "gC/2b-01"}
+    assert all("full" in why for why in result.waitlist.values())
+    assert [(p.group_id, p.activity_id, p.pupil_refs) for p in result.parts] == [("gA", "lab", ("2b-01",))]
+    assert result.quality.placed_pupils == 1 and result.quality.unplaced_pupils == 2
+
+
+def test_a_pupil_without_a_separate_code_is_named_by_her_id_in_the_placements():
+    result = allocate_pupils([Pupil("p1", 52.0, 5.0, ("lab",), "g")], [Activity("lab", 1, 52.0, 5.0)])
+    assert [p.pupil_refs for p in result.parts] == [("p1",)]
+
+
+def test_two_pupils_with_the_same_id_are_refused_rather_than_one_silently_lost():
+    acts = [Activity("lab", 1, 52.0, 5.0)]
+    twins = [Pupil("2b-01", 52.5, 5.0, ("lab",), "gA"), Pupil("2b-01", 52.6, 5.0, ("lab",), "gB")]
+    with pytest.raises(ValueError, match="2b-01"):
+        allocate_pupils(twins, acts)
