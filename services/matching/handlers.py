@@ -78,13 +78,19 @@ def build_consumers(outbox: Outbox, on_closed: Callable[[str], None] = lambda pr
 
         from services.matching.store import placements
 
-        for row in (await session.execute(select(entities).where(entities.c.kind == "group"))).all():
+        # A pupil code is unique only within its group: erase it there. An event without a group
+        # (older producers) erases the code everywhere, as too much beats too little here.
+        groups = select(entities).where(entities.c.kind == "group")
+        held = select(placements.c.id, placements.c.pupil_refs)
+        if data.group_id is not None:
+            groups, held = groups.where(entities.c.id == data.group_id), held.where(placements.c.group_id == data.group_id)
+        for row in (await session.execute(groups)).all():
             pupils = row.data.get("pupils") or []
             if any(p["pupil_ref"] == data.pupil_ref for p in pupils):
                 kept = [p for p in pupils if p["pupil_ref"] != data.pupil_ref]
                 await session.execute(update(entities).where(entities.c.kind == "group", entities.c.id == row.id)
                                       .values(data=row.data | {"pupils": kept}))  # fmt: skip
-        for row in (await session.execute(select(placements.c.id, placements.c.pupil_refs))).all():
+        for row in (await session.execute(held)).all():
             if data.pupil_ref in row.pupil_refs:
                 refs = [r for r in row.pupil_refs if r != data.pupil_ref]
                 await session.execute(update(placements).where(placements.c.id == row.id).values(pupil_refs=refs))

@@ -100,3 +100,27 @@ async def test_pupils_with_the_same_code_in_groups_of_different_schools_are_allo
         assert sorted((d["group_id"], d["activity_id"], d["pupil_refs"]) for t, d in events if t == "assigned") == sorted([
             (UTRECHT, "lab", ["2b-01"]), (AMERSFOORT, "plant", ["2b-02"])])  # fmt: skip
         assert sorted(d["group_id"] for t, d in events if t == "waitlisted") == [AMERSFOORT, ZWOLLE, ZWOLLE, ZWOLLE]
+
+
+async def test_erasing_one_schools_pupil_leaves_another_schools_pupil_with_the_same_code_alone(start_service, js, topology):
+    for data in registrations():
+        await send(js, topology, data)
+    async with start_service("matching") as client:
+        async def ready():
+            r = await client.post(f"/api/programmes/{P}/runs", json={"seed": 1}, headers=ADMIN)
+            return r.json() if r.status_code == 201 and r.json()["quality"]["unplaced_pupils"] == 4 else None
+
+        run = await eventually(ready, timeout=30)
+        assert (await client.post(f"/api/runs/{run['run_id']}/publish", headers=ADMIN)).status_code == 200
+        await send(js, topology, c.PupilErased(pupil_ref="2b-02", group_id=ZWOLLE, programme_id=P))
+
+        async def erased():
+            r = await client.get(f"/api/programmes/{P}/explanations/{ZWOLLE}/2b-02", headers=ADMIN)
+            return r.status_code == 404
+
+        await eventually(erased, timeout=20)
+        # The Amersfoort "2b-02" is still known and still placed under her code.
+        kept = await client.get(f"/api/programmes/{P}/explanations/{AMERSFOORT}/2b-02", headers=ADMIN)
+        assert kept.status_code == 200 and kept.json()["activity_id"] == "plant"
+        placed = (await client.get(f"/api/programmes/{P}/placements", headers=ADMIN)).json()
+        assert sorted((p["group_id"], p["pupil_refs"]) for p in placed) == sorted([(UTRECHT, ["2b-01"]), (AMERSFOORT, ["2b-02"])])
