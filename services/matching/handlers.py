@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.matching.service import reallocate
 from services.matching.store import entities, get_entity, upsert_entity
 from shared import contracts as c
-from shared.broker import Consumer
+from shared.broker import Consumer, PermanentError
 from shared.envelope import CloudEvent
 from shared.outbox import Outbox
 
@@ -78,12 +78,13 @@ def build_consumers(outbox: Outbox, on_closed: Callable[[str], None] = lambda pr
 
         from services.matching.store import placements
 
-        # A pupil code is unique only within its group: erase it there. An event without a group
-        # (older producers) erases the code everywhere, as too much beats too little here.
-        groups = select(entities).where(entities.c.kind == "group")
-        held = select(placements.c.id, placements.c.pupil_refs)
-        if data.group_id is not None:
-            groups, held = groups.where(entities.c.id == data.group_id), held.where(placements.c.group_id == data.group_id)
+        # A pupil code is unique only within its group: erase it there. An event naming no group
+        # cannot say whose code it is (another school's pupil may have it): dead-lettered for a
+        # person to resolve, as surveys does.
+        if data.group_id is None:
+            raise PermanentError(f"erasure of pupil {data.pupil_ref} names no group; erase by hand after finding her group")
+        groups = select(entities).where(entities.c.kind == "group", entities.c.id == data.group_id)
+        held = select(placements.c.id, placements.c.pupil_refs).where(placements.c.group_id == data.group_id)
         for row in (await session.execute(groups)).all():
             pupils = row.data.get("pupils") or []
             if any(p["pupil_ref"] == data.pupil_ref for p in pupils):

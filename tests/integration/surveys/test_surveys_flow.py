@@ -10,6 +10,7 @@ import pytest
 
 from services.surveys.app import build_app
 from services.surveys.config import SurveysConfig
+from shared.contracts import PupilErased
 from tests.conftest import ADMIN, running
 from tests.helpers import eventually
 
@@ -273,6 +274,23 @@ async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings,
         assert (await client.get(f"/api/v1/surveys/{tokens(first, 'post')['pup-00']}")).json()["code"] == "phase_not_open"
         overview = (await client.get("/api/v1/teacher/gd-2027/34CD", params={"key": key})).json()
         assert [p["pupil_ref"] for g in overview["groups"] for p in g["pupils"]] == ["pup-01"]
+
+
+async def test_an_erasure_naming_no_group_is_dead_lettered_and_erases_nobody(settings, js, topology):
+    clock = Clock(BEFORE)
+    async with surveys_service(settings, clock) as client:
+        await setup_school(js, topology)
+        _, overview = await teacher(client, expect_pupils=12)
+        await publish(js, topology, PupilErased(pupil_ref="pup-00"))  # whose "pup-00"? it cannot say
+
+        async def dead_lettered():
+            stream = topology.stream("DEAD_LETTER")
+            info = await js.stream_info(stream)
+            return [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)] \
+                if info.state.messages else None
+        letters = await eventually(dead_lettered)
+        assert any("names no group" in m.headers["Girlsday-Reason"] for m in letters)
+        assert (await client.get(f"/api/v1/surveys/{tokens(overview, 'pre')['pup-00']}")).status_code == 200
 
 
 async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js, topology):
