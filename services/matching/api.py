@@ -79,7 +79,7 @@ async def reallocate(programme_id: str, request: Request) -> dict:
     async with rt.sessions() as session, session.begin():
         result = await service.reallocate(session, rt.outbox, programme_id)
     if result is None:
-        raise HTTPException(409, "no published group-mode allocation to re-allocate")
+        raise HTTPException(409, "no published allocation to re-allocate")
     return result
 
 

@@ -11,13 +11,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching import metrics
 from services.matching.domain import Activity, Group, Part, Pupil, allocate_groups, allocate_pupils
 from services.matching.domain.digest import inputs_digest
-from services.matching.domain.reallocate import reallocate_groups
+from services.matching.domain.reallocate import reallocate_groups, reallocate_pupils
 from services.matching.store import entities_of, get_entity, placements, run_locks, runs, try_lock, waitlist
 from shared import contracts as c
 from shared import geo
@@ -101,7 +101,9 @@ async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
 def compute(inst: Instance, seed: int, max_placed: bool = False):
     if inst.mode == "individual":
         params = {"band_km": 10.0, "max_placed": max_placed}
-        result = allocate_pupils(inst.pupils, inst.activities, seed=seed, **params)
+        # One placement row per pupil: a re-allocation then cancels exactly the pupils it moves, and
+        # a pupil who keeps her activity keeps her placement (and the survey tokens made for it).
+        result = allocate_pupils(inst.pupils, inst.activities, seed=seed, part_per_pupil=True, **params)
         digest = inputs_digest(inst.pupils, inst.activities, seed, params)
     else:
         result = allocate_groups(inst.groups, inst.activities, seed=seed)
@@ -144,17 +146,22 @@ def _plain(d: dict) -> dict:
     return {k: (float(v) if hasattr(v, "item") else v) for k, v in d.items()}
 
 
-def _placement_id(run_id: str, part: Part) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{run_id}/{part.group_id}/{part.activity_id}/{','.join(part.pupil_refs)}"))
+def _placement_id(run_id: str, part: Part, salt: str = "") -> str:
+    """``salt`` (a re-allocation's number of rows already in the run) keeps an id new when a unit
+    comes back to an activity it was cancelled from: consumers key placements by this id."""
+    return str(uuid.uuid5(NAMESPACE, f"{run_id}/{part.group_id}/{part.activity_id}/{','.join(part.pupil_refs)}{salt}"))
 
 
-async def _store_parts(session, run_id, programme_id, inst: Instance, parts, active: bool, reason: str) -> list[dict]:
+async def _store_parts(session, run_id, programme_id, inst: Instance, parts, active: bool, reason: str | list[str],
+                       salt: str = "") -> list[dict]:  # fmt: skip
+    """``reason``: one for every part, or one per part."""
+    reasons = [reason] * len(parts) if isinstance(reason, str) else reason
     rows = [{
-        "id": _placement_id(run_id, p), "run_id": run_id, "programme_id": programme_id, "group_id": p.group_id,
+        "id": _placement_id(run_id, p, salt), "run_id": run_id, "programme_id": programme_id, "group_id": p.group_id,
         "school_id": inst.school_of.get(p.group_id, ""), "activity_id": p.activity_id,
         "company_id": inst.company_of.get(p.activity_id, ""), "pupils": p.pupils, "pupil_refs": list(p.pupil_refs),
-        "distance_km": p.distance_km, "preference_rank": p.rank, "reason": reason, "active": active,
-    } for p in parts]  # fmt: skip
+        "distance_km": p.distance_km, "preference_rank": p.rank, "reason": why, "active": active,
+    } for p, why in zip(parts, reasons, strict=True)]  # fmt: skip
     if rows:
         await session.execute(insert(placements), rows)
     return rows
@@ -200,8 +207,8 @@ async def publish(session: AsyncSession, outbox: Outbox, run_id: str) -> dict:
     for p in (await session.execute(select(placements).where(placements.c.run_id == run_id))).all():
         await outbox.add(session, _assigned(p), subject=f"group/{p.group_id}")
     for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run_id))).all():
-        await outbox.add(session, c.GroupWaitlisted(programme_id=w.programme_id, group_id=w.group_id or w.unit_id,
-                                                    school_id=w.school_id, pupil_count=w.pupils, reason=w.reason))  # fmt: skip
+        group_id = w.group_id or w.unit_id
+        await outbox.add(session, _waitlisted(w.programme_id, group_id, w.school_id, w.pupils, w.unit_id, w.reason))
     q = row.quality
     await outbox.add(session, c.RunCompleted(
         run_id=run_id, programme_id=row.programme_id, mode=row.mode, seed=row.seed, placed_pupils=q["placed_pupils"],
@@ -212,6 +219,15 @@ async def publish(session: AsyncSession, outbox: Outbox, run_id: str) -> dict:
     return _run_dict(row) | {"status": "published"}
 
 
+def _waitlisted(programme_id: str, group_id: str, school_id: str, pupils: int, unit_id: str,
+                reason: str) -> c.GroupWaitlisted:  # fmt: skip
+    """A waiting group, or in individual mode a waiting pupil (``unit_id`` "<group_id>/<pupil_ref>")
+    with her code in ``pupil_refs``."""
+    ref = unit_id.removeprefix(f"{group_id}/") if unit_id.startswith(f"{group_id}/") else None
+    return c.GroupWaitlisted(programme_id=programme_id, group_id=group_id, school_id=school_id, pupil_count=pupils,
+                             pupil_refs=[ref] if ref else [], reason=reason)  # fmt: skip
+
+
 def _assigned(p) -> c.PlacementAssigned:
     return c.PlacementAssigned(
         placement_id=p.id, run_id=p.run_id, programme_id=p.programme_id, group_id=p.group_id, school_id=p.school_id,
@@ -219,33 +235,101 @@ def _assigned(p) -> c.PlacementAssigned:
         distance_km=p.distance_km, preference_rank=p.preference_rank, reason=p.reason)  # fmt: skip
 
 
+async def _salt(session: AsyncSession, run_id: str) -> str:
+    stored = select(func.count()).select_from(placements).where(placements.c.run_id == run_id)
+    return f"#{(await session.execute(stored)).scalar()}"
+
+
+async def _cancel(session: AsyncSession, outbox: Outbox, row, reason: str) -> None:
+    await session.execute(update(placements).where(placements.c.id == row.id).values(active=False, reason=reason))
+    await outbox.add(session, c.PlacementCancelled(
+        placement_id=row.id, programme_id=row.programme_id, group_id=row.group_id, school_id=row.school_id,
+        activity_id=row.activity_id, pupil_count=row.pupils, pupil_refs=row.pupil_refs, reason=reason))  # fmt: skip
+
+
 async def reallocate(session: AsyncSession, outbox: Outbox, programme_id: str) -> dict | None:
-    """After a change in the read model: re-allocate a published group-mode programme, emitting only
-    the changes. Returns the counts, or None when there is nothing published to re-allocate."""
+    """After a change in the read model: re-allocate a published programme (either mode), emitting
+    only the changes. Returns the counts, or None when there is nothing published to re-allocate."""
     run = (await session.execute(select(runs).where(runs.c.programme_id == programme_id,
                                                     runs.c.status == "published"))).first()  # fmt: skip
-    if run is None or run.mode != "groups":
+    if run is None:
         return None
     inst = await load_instance(session, programme_id)
     current = (await session.execute(select(placements).where(placements.c.run_id == run.id,
-                                                              placements.c.active.is_(True)))).all()  # fmt: skip
+                                                              placements.c.active.is_(True))
+                                     .order_by(placements.c.id))).all()  # fmt: skip
+    waiting = {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()}
+    salt = await _salt(session, run.id)
+    if run.mode == "individual":
+        return await _reallocate_pupils(session, outbox, run, inst, current, waiting, salt)
     previous = [Part(p.group_id, p.activity_id, p.pupils, p.distance_km or 0.0, p.preference_rank, tuple(p.pupil_refs))
                 for p in current]  # fmt: skip
-    waiting = {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()}
     changes = reallocate_groups(inst.groups, inst.activities, previous, waiting, seed=run.seed)
     by_key = {(p.group_id, p.activity_id, tuple(p.pupil_refs)): p for p in current}
     for part, reason in changes.cancelled:
-        row = by_key[(part.group_id, part.activity_id, tuple(part.pupil_refs))]
-        await session.execute(update(placements).where(placements.c.id == row.id).values(active=False, reason=reason))
-        await outbox.add(session, c.PlacementCancelled(
-            placement_id=row.id, programme_id=programme_id, group_id=row.group_id, school_id=row.school_id,
-            activity_id=row.activity_id, pupil_count=row.pupils, pupil_refs=row.pupil_refs, reason=reason))  # fmt: skip
-    rows = await _store_parts(session, run.id, programme_id, inst, changes.assigned, active=True, reason="re-allocated")
+        await _cancel(session, outbox, by_key[(part.group_id, part.activity_id, tuple(part.pupil_refs))], reason)
+    rows = await _store_parts(session, run.id, programme_id, inst, changes.assigned, active=True, reason="re-allocated",
+                              salt=salt)  # fmt: skip
     for r in rows:
         await outbox.add(session, _assigned(type("Row", (), r)), subject=f"group/{r['group_id']}")
     await session.execute(delete(waitlist).where(waitlist.c.run_id == run.id))
     await _store_waitlist(session, run.id, programme_id, inst, dict(changes.waitlist) | inst.unlocated)
     for g, why in changes.waitlisted.items():
-        await outbox.add(session, c.GroupWaitlisted(programme_id=programme_id, group_id=g, school_id=inst.school_of.get(g, ""),
-                                                    pupil_count=inst.group_pupils.get(g, 0), reason=why))  # fmt: skip
+        pupils = inst.group_pupils.get(g, 0)
+        await outbox.add(session, _waitlisted(programme_id, g, inst.school_of.get(g, ""), pupils, g, why))
     return {"assigned": len(rows), "cancelled": len(changes.cancelled), "waitlisted": len(changes.waitlisted)}
+
+
+async def _reallocate_pupils(session, outbox, run, inst: Instance, current, waiting: dict[str, str], salt: str) -> dict:
+    """Individual mode. The engine works on one part per pupil (``group_id`` = her id); placement
+    rows are one per pupil since runs store them so, so a row is either untouched or cancelled
+    whole. A row holding several pupils (stored before that, or short of a code erased since) that
+    loses some of them is cancelled, and each pupil of it who stays gets a new row at the same
+    activity (reason "unchanged activity: ...")."""
+    pupils = {p.id: p for p in inst.pupils}
+    previous, row_of = [], {}
+    for row in current:
+        for ref in row.pupil_refs:
+            pid = pupil_id(row.group_id, ref)
+            previous.append(Part(pid, row.activity_id, 1, row.distance_km or 0.0, row.preference_rank, (ref,)))
+            row_of[pid] = row
+    band_km = (run.parameters or {}).get("band_km", 10.0)
+    changes = reallocate_pupils(inst.pupils, inst.activities, previous, waiting, seed=run.seed, band_km=band_km)
+    gone: dict[str, dict[str, str]] = {}  # row id -> pupil ref -> why she leaves
+    for part, reason in changes.cancelled:
+        gone.setdefault(row_of[part.group_id].id, {})[part.pupil_refs[0]] = reason
+    kept = {p.group_id: p for p in changes.parts}  # pupil id -> her part now (stay or new)
+
+    known = {a.id for a in inst.activities}
+
+    def as_row_part(p: Part, group_id: str) -> Part:
+        """The engine's part of one pupil as a placement row's: her group, her rank (as the engine counts it:
+        listed activities that exist, each once)."""
+        listed = list(dict.fromkeys(a for a in pupils[p.group_id].preferences if a in known))
+        rank = p.rank if p.rank is not None else listed.index(p.activity_id) if p.activity_id in listed else None
+        return Part(group_id, p.activity_id, 1, p.distance_km, rank, p.pupil_refs)
+
+    cancelled, restored, reasons = 0, [], []
+    for row in current:
+        leaving = gone.get(row.id, {})
+        erased = row.pupils - len(row.pupil_refs)  # codes removed by an erasure: those seats are free
+        if not leaving and erased <= 0:
+            continue
+        why = sorted(set(leaving.values()) | ({"pupil erased"} if erased > 0 else set()))
+        await _cancel(session, outbox, row, "; ".join(why))
+        cancelled += 1
+        for ref in row.pupil_refs:
+            if ref not in leaving:
+                restored.append(as_row_part(kept[pupil_id(row.group_id, ref)], row.group_id))
+                reasons.append(f"unchanged activity: placement re-issued for this pupil alone ({'; '.join(why)} for others)")
+    new = [as_row_part(p, pupils[p.group_id].group_id) for p in changes.assigned]
+    rows = await _store_parts(session, run.id, run.programme_id, inst, restored + new, active=True,
+                              reason=reasons + ["re-allocated"] * len(new), salt=salt)  # fmt: skip
+    for r in rows:
+        await outbox.add(session, _assigned(type("Row", (), r)), subject=f"group/{r['group_id']}")
+    await session.execute(delete(waitlist).where(waitlist.c.run_id == run.id))
+    await _store_waitlist(session, run.id, run.programme_id, inst, dict(changes.waitlist) | inst.unlocated)
+    for pid, why in changes.waitlisted.items():
+        gid = pupils[pid].group_id
+        await outbox.add(session, _waitlisted(run.programme_id, gid, inst.school_of.get(gid, ""), 1, pid, why))
+    return {"assigned": len(rows), "cancelled": cancelled, "waitlisted": len(changes.waitlisted)}

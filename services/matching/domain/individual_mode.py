@@ -168,9 +168,12 @@ def _max_placed(pr: Priorities, held: np.ndarray, max_depth: int = 2) -> np.ndar
 
 
 def allocate_pupils(
-    pupils: list[Pupil], activities: list[Activity], seed: int = 0, band_km: float = 10.0, max_placed: bool = False
+    pupils: list[Pupil], activities: list[Activity], seed: int = 0, band_km: float = 10.0, max_placed: bool = False,
+    part_per_pupil: bool = False,
 ) -> Allocation:
-    """Pupil ids must be unique: the waiting list and the assignment are keyed by them."""
+    """Pupil ids must be unique: the waiting list and the assignment are keyed by them.
+    ``part_per_pupil``: one part per placed pupil (her exact distance and rank) instead of one per
+    (group, activity); the assignment is the same."""
     if len({p.id for p in pupils}) != len(pupils):
         twice = sorted(i for i, n in Counter(p.id for p in pupils).items() if n > 1)
         raise ValueError(f"pupil ids must be unique; more than once: {', '.join(twice[:5])}")
@@ -178,22 +181,22 @@ def allocate_pupils(
     held = deferred_acceptance(pr)
     if max_placed:
         held = _max_placed(pr, held)
-    return _result(pr, held, seed, {"band_km": band_km, "max_placed": max_placed})
+    return _result(pr, held, seed, {"band_km": band_km, "max_placed": max_placed}, part_per_pupil)
 
 
-def _result(pr: Priorities, held: np.ndarray, seed: int, params: dict) -> Allocation:
+def _result(pr: Priorities, held: np.ndarray, seed: int, params: dict, part_per_pupil: bool = False) -> Allocation:
     pupils, activities = pr.pupils, pr.activities
     rows = np.flatnonzero(held >= 0)
     pos = np.argmax(pr.prefs[rows] == held[rows, None], axis=1) if len(rows) else np.empty(0, np.int64)
     dist = pr.dist[rows, pos] if len(rows) else np.empty(0)
 
     def build() -> tuple[tuple[Part, ...], dict[str, str], dict[str, str]]:
-        grouped: dict[tuple[str, int], list[int]] = {}
+        grouped: dict[tuple[str, int, int], list[int]] = {}
         for k, (r, a) in enumerate(zip(rows.tolist(), held[rows].tolist())):
-            grouped.setdefault((pupils[r].group_id or pupils[r].id, a), []).append(k)
+            grouped.setdefault((pupils[r].group_id or pupils[r].id, a, r if part_per_pupil else -1), []).append(k)
         pos_l, dist_l, rows_l = pos.tolist(), dist.tolist(), rows.tolist()
         parts = []
-        for (gid, a), ks in grouped.items():
+        for (gid, a, _), ks in grouped.items():
             ranks = {pos_l[k] for k in ks}
             d = sum(dist_l[k] for k in ks) / len(ks)
             refs = tuple(pupils[rows_l[k]].ref or pupils[rows_l[k]].id for k in ks)

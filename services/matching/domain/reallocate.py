@@ -37,13 +37,15 @@ def _kept_and_displaced(units: dict[str, object], activities: list[Activity], pr
         else:
             kept.append(part)
     # Capacity reductions: the farthest placements leave first (a group leaves with all its parts).
-    load: dict[str, int] = {}
+    at: dict[str, list[Part]] = {}
     for part in kept:
-        load[part.activity_id] = load.get(part.activity_id, 0) + part.pupils
+        at.setdefault(part.activity_id, []).append(part)
     leaving: set[str] = set()
-    for aid, n in load.items():
-        over = n - acts[aid].capacity
-        for part in sorted((p for p in kept if p.activity_id == aid), key=lambda p: (-p.distance_km, p.group_id)):
+    for aid, held in at.items():
+        over = sum(p.pupils for p in held) - acts[aid].capacity
+        if over <= 0:
+            continue
+        for part in sorted(held, key=lambda p: (-p.distance_km, p.group_id)):
             if over <= 0:
                 break
             if part.group_id not in leaving:

@@ -97,6 +97,25 @@ def test_max_placed_option_places_at_least_as_many_and_counts_its_blocking_pairs
         assert sum(1 for x in more.assignment.values() if x == a.id) <= max(0, a.capacity)
 
 
+@settings(max_examples=60, deadline=None)
+@given(pupil_instances())
+def test_one_part_per_pupil_gives_the_same_assignment_with_each_pupils_own_rank_and_distance(instance):
+    pupils, acts = instance
+    grouped = allocate_pupils(pupils, acts, seed=5)
+    single = allocate_pupils(pupils, acts, seed=5, part_per_pupil=True)
+    assert single.assignment == grouped.assignment and single.waitlist == grouped.waitlist
+    assert sorted(r for p in single.parts for r in p.pupil_refs) == sorted(r for p in grouped.parts for r in p.pupil_refs)
+    where = {a.id: a for a in acts}
+    by_ref = {p.ref or p.id: p for p in pupils}
+    for part in single.parts:
+        (ref,) = part.pupil_refs
+        pupil = by_ref[ref]
+        assert part.pupils == 1 and part.group_id == (pupil.group_id or pupil.id)
+        assert part.rank == list(dict.fromkeys(pupil.preferences)).index(part.activity_id)
+        a = where[part.activity_id]
+        assert part.distance_km == pytest.approx(km(pupil.lat, pupil.lon, a.lat, a.lon), abs=0.01)
+
+
 def test_closer_pupil_wins_the_last_place():
     acts = [Activity("lab", 1, 52.0, 5.0)]
     pupils = [Pupil("far", 52.5, 5.0, ("lab",)), Pupil("near", 52.01, 5.0, ("lab",))]
