@@ -45,18 +45,34 @@ def registrations() -> list[c.Contract]:
     ]  # fmt: skip
 
 
+async def run_when_read(client, programme_id: str, pupils: int) -> dict:
+    """A run (seed 1) once the read model holds all `pupils` pupils of the programme."""
+    async def ready():
+        r = await client.post(f"/api/programmes/{programme_id}/runs", json={"seed": 1}, headers=ADMIN)
+        q = r.json()["quality"] if r.status_code == 201 else {}
+        return r.json() if q.get("placed_pupils", 0) + q.get("unplaced_pupils", 0) == pupils else None
+
+    return await eventually(ready, timeout=30)
+
+
+async def events_after(js, topology, before: int, expected: int) -> list[tuple[str, dict]]:
+    """The matching events after the first `before`, once at least `expected` came and no more follow."""
+    async def arrived():
+        new = (await matching_events(js, topology))[before:]
+        return new if len(new) >= expected else None
+
+    await eventually(arrived, timeout=20)
+    await asyncio.sleep(0.5)  # nothing more comes
+    return (await matching_events(js, topology))[before:]
+
+
 async def test_pupils_with_the_same_code_in_groups_of_different_schools_are_allocated_waitlisted_and_explained_each_on_their_own(
     start_service, js, topology
 ):
     for data in registrations():
         await send(js, topology, data)
     async with start_service("matching") as client:
-        async def ready():
-            r = await client.post(f"/api/programmes/{P}/runs", json={"seed": 1}, headers=ADMIN)
-            q = r.json()["quality"] if r.status_code == 201 else {}
-            return r.json() if q.get("placed_pupils", 0) + q.get("unplaced_pupils", 0) == 6 else None
-
-        run = await eventually(ready, timeout=30)
+        run = await run_when_read(client, P, 6)
         assert run["mode"] == "individual" and run["quality"]["placed_pupils"] == 2
         run_id = run["run_id"]
 
@@ -107,11 +123,8 @@ async def test_erasing_one_schools_pupil_leaves_another_schools_pupil_with_the_s
     for data in registrations():
         await send(js, topology, data)
     async with start_service("matching") as client:
-        async def ready():
-            r = await client.post(f"/api/programmes/{P}/runs", json={"seed": 1}, headers=ADMIN)
-            return r.json() if r.status_code == 201 and r.json()["quality"]["unplaced_pupils"] == 4 else None
-
-        run = await eventually(ready, timeout=30)
+        run = await run_when_read(client, P, 6)
+        assert run["quality"]["unplaced_pupils"] == 4
         assert (await client.post(f"/api/runs/{run['run_id']}/publish", headers=ADMIN)).status_code == 200
         await send(js, topology, c.PupilErased(pupil_ref="2b-02", group_id=ZWOLLE, programme_id=P))
 
@@ -174,25 +187,11 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
     for data in individual_programme():
         await send(js, topology, data)
     async with start_service("matching") as client:
-        async def ready():
-            r = await client.post(f"/api/programmes/{Q}/runs", json={"seed": 1}, headers=ADMIN)
-            q = r.json()["quality"] if r.status_code == 201 else {}
-            return r.json() if q.get("placed_pupils", 0) + q.get("unplaced_pupils", 0) == 5 else None
-
-        run = await eventually(ready, timeout=30)
+        run = await run_when_read(client, Q, 5)
         assert (await client.post(f"/api/runs/{run['run_id']}/publish", headers=ADMIN)).status_code == 200
 
-        async def events_after(before: int, expected: int) -> list[tuple[str, dict]]:
-            async def arrived():
-                new = (await matching_events(js, topology))[before:]
-                return new if len(new) >= expected else None
-
-            await eventually(arrived, timeout=20)
-            await asyncio.sleep(0.5)  # nothing more comes
-            return (await matching_events(js, topology))[before:]
-
         # Published: one placement per pupil, so two Utrecht pupils at the lab are two placements.
-        published = await events_after(0, 6)
+        published = await events_after(js, topology, 0, 6)
         assert summary([e for e in published if e[0] == "assigned"]) == sorted([
             ("assigned", AMERSFOORT, "plant", ("a-01",), "run"),
             ("assigned", UTRECHT, "lab", ("u-01",), "run"),
@@ -213,7 +212,7 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         # id, and waits (the lab was her only choice). Her classmate keeps her placement, untouched.
         before = len(published)
         await send(js, topology, lab(capacity=1, revision=2))
-        assert summary(await events_after(before, 2)) == sorted([
+        assert summary(await events_after(js, topology, before, 2)) == sorted([
             ("cancelled", UTRECHT, "lab", ("u-01",), "capacity reduced"),
             ("waitlisted", UTRECHT, None, ("u-01",), "every listed activity is full"),
         ])
@@ -224,7 +223,7 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         # else); "z-01", who waited for the plant, still waits and is not announced again.
         before = len(await matching_events(js, topology))
         await send(js, topology, c.ActivityCancelled(activity_id="plant", company_id="k1", programme_id=Q, revision=2))
-        assert summary(await events_after(before, 2)) == sorted([
+        assert summary(await events_after(js, topology, before, 2)) == sorted([
             ("cancelled", AMERSFOORT, "plant", ("a-01",), "activity cancelled"),
             ("waitlisted", AMERSFOORT, None, ("a-01",), "no listed activity exists"),
         ])
@@ -234,7 +233,7 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         # is back at the lab under a new placement id (consumers key placements by it).
         before = len(await matching_events(js, topology))
         await send(js, topology, lab(capacity=3, revision=3))
-        refilled = await events_after(before, 2)
+        refilled = await events_after(js, topology, before, 2)
         assert summary(refilled) == sorted([
             ("assigned", AMERSFOORT, "lab", ("a-02",), "re-allocated"),
             ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
@@ -263,31 +262,17 @@ async def test_a_placement_of_several_pupils_that_loses_some_is_re_issued_for_th
     for data in individual_programme():
         await send(js, topology, data)
     async with start_service("matching") as client:
-        async def ready():
-            r = await client.post(f"/api/programmes/{Q}/runs", json={"seed": 1}, headers=ADMIN)
-            q = r.json()["quality"] if r.status_code == 201 else {}
-            return r.json() if q.get("placed_pupils", 0) + q.get("unplaced_pupils", 0) == 5 else None
-
-        run = await eventually(ready, timeout=30)
+        run = await run_when_read(client, Q, 5)
         assert (await client.post(f"/api/runs/{run['run_id']}/publish", headers=ADMIN)).status_code == 200
 
-        async def events_after(before: int, expected: int) -> list[tuple[str, dict]]:
-            async def arrived():
-                new = (await matching_events(js, topology))[before:]
-                return new if len(new) >= expected else None
-
-            await eventually(arrived, timeout=20)
-            await asyncio.sleep(0.5)
-            return (await matching_events(js, topology))[before:]
-
-        published = await events_after(0, 5)
+        published = await events_after(js, topology, 0, 5)
         assert ("assigned", UTRECHT, "lab", ("u-01", "u-02"), "run") in summary(published)
 
         # The lab shrinks to one place: "u-01" leaves; the shared placement ends and "u-02", who
         # stays, gets a placement of her own at the same activity. Nobody is lost or counted twice.
         before = len(published)
         await send(js, topology, lab(capacity=1, revision=2))
-        assert summary(await events_after(before, 3)) == sorted([
+        assert summary(await events_after(js, topology, before, 3)) == sorted([
             ("cancelled", UTRECHT, "lab", ("u-01", "u-02"), "capacity reduced"),
             ("assigned", UTRECHT, "lab", ("u-02",),
              "unchanged activity: placement re-issued for this pupil alone (capacity reduced for others)"),
@@ -308,7 +293,7 @@ async def test_a_placement_of_several_pupils_that_loses_some_is_re_issued_for_th
         await eventually(erased, timeout=20)
         before = len(await matching_events(js, topology))
         await send(js, topology, lab(capacity=2, revision=3))
-        assert summary(await events_after(before, 3)) == sorted([
+        assert summary(await events_after(js, topology, before, 3)) == sorted([
             ("cancelled", AMERSFOORT, "plant", (), "pupil erased"),
             ("assigned", ZWOLLE, "plant", ("z-01",), "re-allocated"),
             ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
