@@ -88,8 +88,9 @@ class Recorder:
         self.samples: list[str] = []
         self.retried = 0  # requests sent again after the connection broke (see `retries`)
 
-    async def call(self, http: aiohttp.ClientSession, kind: str, method: str, path: str, *, ok=range(200, 300),
-                   retries: int = 0, **kw) -> Response | None:
+    async def call(
+        self, http: aiohttp.ClientSession, kind: str, method: str, path: str, *, ok=range(200, 300), retries: int = 0, **kw
+    ) -> Response | None:
         """Send one request; the response if its status is in `ok`, else None (and the error counted).
 
         `retries`: how often to send it again when the connection broke before an answer arrived
@@ -105,7 +106,7 @@ class Recorder:
                     self.errors[f"{kind} {type(exc).__name__}"] += 1
                     return None
                 self.retried += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self.errors[f"{kind} {type(exc).__name__}"] += 1
                 return None
         self.latencies.setdefault(kind, []).append(time.perf_counter() - started)
@@ -118,8 +119,12 @@ class Recorder:
 
     def figures(self, kind: str, elapsed: float | None = None) -> dict:
         values = self.latencies.get(kind, [])
-        out = {"requests": len(values), "p50_ms": round(pct(values, 50) * 1000, 2), "p99_ms": round(pct(values, 99) * 1000, 2),
-               "max_ms": round(max(values, default=0) * 1000, 2)}
+        out = {
+            "requests": len(values),
+            "p50_ms": round(pct(values, 50) * 1000, 2),
+            "p99_ms": round(pct(values, 99) * 1000, 2),
+            "max_ms": round(max(values, default=0) * 1000, 2),
+        }
         if elapsed:
             out["rps"] = round(len(values) / elapsed, 1)
         return out

@@ -80,10 +80,14 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
 
     settings = Settings(nats_url=nats_url, namespace=f"bench{uuid.uuid4().hex[:8]}", data_dir=tmp / "var", _env_file=None)
     latencies = []
-    async with LifespanManager(registration_app(settings), startup_timeout=120) as reg, \
-            LifespanManager(reporting_app(settings), startup_timeout=120) as rep:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(reg.app), base_url="http://r") as registration, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(rep.app), base_url="http://p") as reporting:
+    async with (
+        LifespanManager(registration_app(settings), startup_timeout=120) as reg,
+        LifespanManager(reporting_app(settings), startup_timeout=120) as rep,
+    ):
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(reg.app), base_url="http://r") as registration,
+            httpx.AsyncClient(transport=httpx.ASGITransport(rep.app), base_url="http://p") as reporting,
+        ):
             for i in range(flows):
                 started = time.perf_counter()
                 brin = f"{i % 100:02d}{chr(65 + i // 2600 % 26)}{chr(65 + i // 100 % 26)}"
@@ -97,8 +101,13 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
 
 
 def skeleton_school(brin: str, i: int) -> dict:
-    return {"brin": brin, "name": f"School {i}", "level": "vo", "postcode": "3511 AB",
-            "contact": {"name": "Teacher", "email": f"teacher{i}@school.nl"}}
+    return {
+        "brin": brin,
+        "name": f"School {i}",
+        "level": "vo",
+        "postcode": "3511 AB",
+        "contact": {"name": "Teacher", "email": f"teacher{i}@school.nl"},
+    }
 
 
 async def postgres_database(admin_url: str) -> tuple[str, str] | None:
@@ -123,7 +132,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_nats(Path(tmp) / "nats")
         try:
-            figures["relay_sqlite_events_per_s"] = round(await relay_throughput(server.url, f"sqlite+aiosqlite:///{tmp}/outbox.db", args.events))
+            figures["relay_sqlite_events_per_s"] = round(
+                await relay_throughput(server.url, f"sqlite+aiosqlite:///{tmp}/outbox.db", args.events)
+            )
             print(f"relay, SQLite:      {figures['relay_sqlite_events_per_s']:>8,.0f} events/s ({args.events} events)")
             admin = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
             created = await postgres_database(admin)

@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 import nats  # noqa: E402
 
 from bench.load import Recorder, cpu_seconds, free_port, pct, run, run_pool, session, wait_healthy  # noqa: E402
-
 from shared.embedded import start_nats  # noqa: E402
 from shared.topology import Topology  # noqa: E402
 
@@ -51,8 +50,18 @@ async def trivial_phase(client, rec: Recorder, clients: int, requests: int) -> f
     return await run_pool([lambda: rec.call(client, "trivial", "GET", "/api/ping") for _ in range(requests)], clients)
 
 
-async def opening_day(client, rec: Recorder, clients: int, programme_id: str, n_schools: int, n_companies: int,
-                      n_activities: int, n_groups: int, n_reads: int, accepted: dict) -> tuple[float, int]:
+async def opening_day(
+    client,
+    rec: Recorder,
+    clients: int,
+    programme_id: str,
+    n_schools: int,
+    n_companies: int,
+    n_activities: int,
+    n_groups: int,
+    n_reads: int,
+    accepted: dict,
+) -> tuple[float, int]:
     rnd = random.Random(7)
     schools: list[tuple[str, dict]] = []
     companies: list[tuple[str, dict]] = []
@@ -62,17 +71,26 @@ async def opening_day(client, rec: Recorder, clients: int, programme_id: str, n_
         return {"Idempotency-Key": uuid.uuid4().hex}
 
     async def school(i):
-        body = {"brin": f"{i // 26 // 26 % 100:02d}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}", "name": f"School {i}",
-                "level": rnd.choice(["po", "vo"]), "postcode": rnd.choice(POSTCODES),
-                "contact": {"name": f"Docent {i}", "email": f"docent{i}@school{i}.nl"}}
+        body = {
+            "brin": f"{i // 26 // 26 % 100:02d}{chr(65 + i // 26 % 26)}{chr(65 + i % 26)}",
+            "name": f"School {i}",
+            "level": rnd.choice(["po", "vo"]),
+            "postcode": rnd.choice(POSTCODES),
+            "contact": {"name": f"Docent {i}", "email": f"docent{i}@school{i}.nl"},
+        }
         if r := await rec.call(client, "write", "POST", "/api/schools", json=body, headers=key()):
             data = r.json()
             schools.append((data["school"]["id"], {"Authorization": f"Bearer {data['account_secret']}"}))
             accepted["school.registered"].add(data["school"]["id"])
 
     async def company(i):
-        body = {"kvk": f"{40000000 + i}", "name": f"Bedrijf {i}", "sectors": rnd.sample(SECTORS, 2), "postcode": rnd.choice(POSTCODES),
-                "contact": {"name": f"Contact {i}", "email": f"hr@bedrijf{i}.nl"}}
+        body = {
+            "kvk": f"{40000000 + i}",
+            "name": f"Bedrijf {i}",
+            "sectors": rnd.sample(SECTORS, 2),
+            "postcode": rnd.choice(POSTCODES),
+            "contact": {"name": f"Contact {i}", "email": f"hr@bedrijf{i}.nl"},
+        }
         if r := await rec.call(client, "write", "POST", "/api/companies", json=body, headers=key()):
             data = r.json()
             companies.append((data["company"]["id"], {"Authorization": f"Bearer {data['account_secret']}"}))
@@ -80,8 +98,18 @@ async def opening_day(client, rec: Recorder, clients: int, programme_id: str, n_
 
     async def activity(i):
         company_id, auth = companies[i % len(companies)]
-        body = {"programme_id": programme_id, "title": f"Activiteit {i}", "sector": rnd.choice(SECTORS), "capacity": rnd.randint(10, 40),
-                "levels": ["po", "vo"], "min_age": 10, "max_age": 15, "starts_at": "09:30", "ends_at": "12:30", "postcode": rnd.choice(POSTCODES)}
+        body = {
+            "programme_id": programme_id,
+            "title": f"Activiteit {i}",
+            "sector": rnd.choice(SECTORS),
+            "capacity": rnd.randint(10, 40),
+            "levels": ["po", "vo"],
+            "min_age": 10,
+            "max_age": 15,
+            "starts_at": "09:30",
+            "ends_at": "12:30",
+            "postcode": rnd.choice(POSTCODES),
+        }
         if r := await rec.call(client, "write", "POST", f"/api/companies/{company_id}/activities", json=body, headers={**auth, **key()}):
             activities.append(r.json()["id"])
             accepted["activity.registered"].add(r.json()["id"])
@@ -89,9 +117,16 @@ async def opening_day(client, rec: Recorder, clients: int, programme_id: str, n_
     async def group(i):
         school_id, auth = schools[i % len(schools)]
         prefs = rnd.sample(activities, 3) if activities and i % 3 == 0 else []
-        body = {"programme_id": programme_id, "pupil_count": rnd.randint(10, 30), "ages": [12, 13], "preferred_sectors": rnd.sample(SECTORS, 2),
-                "preferred_activities": prefs, "max_travel_km": 40, "split": {"may_split": True, "max_parts": 2, "min_part_size": 5},
-                "pupils": [{"pupil_ref": f"p{i}-{k}", "age": 12, "parental_consent": k % 2 == 0} for k in range(5)]}
+        body = {
+            "programme_id": programme_id,
+            "pupil_count": rnd.randint(10, 30),
+            "ages": [12, 13],
+            "preferred_sectors": rnd.sample(SECTORS, 2),
+            "preferred_activities": prefs,
+            "max_travel_km": 40,
+            "split": {"may_split": True, "max_parts": 2, "min_part_size": 5},
+            "pupils": [{"pupil_ref": f"p{i}-{k}", "age": 12, "parental_consent": k % 2 == 0} for k in range(5)],
+        }
         if r := await rec.call(client, "write", "POST", f"/api/schools/{school_id}/groups", json=body, headers={**auth, **key()}):
             accepted["group.registered"].add(r.json()["id"])
 
@@ -139,9 +174,15 @@ async def check_stream(nats_url: str, topology: Topology, accepted: dict, timeou
     missing = sum(1 for kind, ids in accepted.items() for i in ids if seen[(kind, i)] == 0)
     duplicated = sum(1 for n in seen.values() if n > 1)
     unexpected = sum(1 for (kind, i) in seen if kind in accepted and i not in accepted[kind])
-    return {"stream_messages": info.state.messages, "expected_events": expected, "missing": missing, "duplicated": duplicated,
-            "unexpected": unexpected, "exactly_once": missing == 0 and duplicated == 0 and unexpected == 0,
-            "outbox_drain_s": round(drained_s, 2)}
+    return {
+        "stream_messages": info.state.messages,
+        "expected_events": expected,
+        "missing": missing,
+        "duplicated": duplicated,
+        "unexpected": unexpected,
+        "exactly_once": missing == 0 and duplicated == 0 and unexpected == 0,
+        "outbox_drain_s": round(drained_s, 2),
+    }
 
 
 async def main() -> dict:
@@ -160,12 +201,20 @@ async def main() -> dict:
     server = start_nats(tmp / "nats")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "GIRLSDAY_NATS_URL": server.url, "GIRLSDAY_NAMESPACE": namespace, "GIRLSDAY_DATA_DIR": str(tmp / "var"),
-           "GIRLSDAY_REGISTRATION_PORT": str(port), "GIRLSDAY_ADMIN_TOKEN": TOKEN, "GIRLSDAY_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "GIRLSDAY_NATS_URL": server.url,
+        "GIRLSDAY_NAMESPACE": namespace,
+        "GIRLSDAY_DATA_DIR": str(tmp / "var"),
+        "GIRLSDAY_REGISTRATION_PORT": str(port),
+        "GIRLSDAY_ADMIN_TOKEN": TOKEN,
+        "GIRLSDAY_LOG_LEVEL": "WARNING",
+    }
     if args.database_url:
         env["GIRLSDAY_REGISTRATION_DATABASE_URL"] = args.database_url
-    service = subprocess.Popen([sys.executable, "-m", "services.registration"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=open(tmp / "service.log", "w"))
+    service = subprocess.Popen(
+        [sys.executable, "-m", "services.registration"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "service.log", "w")
+    )
     base = f"http://127.0.0.1:{port}"
     # Keep-alive, one connection per client; idle connections are dropped before uvicorn's 5 s
     # keep-alive timeout, so a request never races the server closing its connection (ReadError).
@@ -173,9 +222,20 @@ async def main() -> dict:
         await wait_healthy(base, service, tmp / "service.log", seconds=30)
         async with session(base, args.clients) as client:
             now = datetime.now(UTC)
-            r = await Recorder().call(client, "setup", "POST", "/api/programmes", headers=ADMIN, json={
-                "kind": "girls_day", "name": "Girls' Day bench", "event_date": (now + timedelta(days=60)).date().isoformat(),
-                "opens_at": (now - timedelta(hours=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()})
+            r = await Recorder().call(
+                client,
+                "setup",
+                "POST",
+                "/api/programmes",
+                headers=ADMIN,
+                json={
+                    "kind": "girls_day",
+                    "name": "Girls' Day bench",
+                    "event_date": (now + timedelta(days=60)).date().isoformat(),
+                    "opens_at": (now - timedelta(hours=1)).isoformat(),
+                    "closes_at": (now + timedelta(days=30)).isoformat(),
+                },
+            )
             programme_id = r.json()["id"]
             await Recorder().call(client, "setup", "POST", f"/api/programmes/{programme_id}/open", headers=ADMIN)
             await trivial_phase(client, Recorder(), args.clients, 500)  # warm-up
@@ -187,8 +247,9 @@ async def main() -> dict:
             mix = Recorder()
             accepted = {k: set() for k in ("school.registered", "company.registered", "activity.registered", "group.registered")}
             cpu = cpu_seconds(service.pid)
-            t_mix, writes = await opening_day(client, mix, args.clients, programme_id, args.schools, args.companies,
-                                              args.activities, args.groups, args.reads, accepted)
+            t_mix, writes = await opening_day(
+                client, mix, args.clients, programme_id, args.schools, args.companies, args.activities, args.groups, args.reads, accepted
+            )
             cpu_mix = cpu_seconds(service.pid) - cpu
             cpu = cpu_seconds(service.pid)
             t_trivial += await trivial_phase(client, trivial, args.clients, args.trivial_requests - args.trivial_requests // 2)
@@ -206,21 +267,39 @@ async def main() -> dict:
     trivial_rps = len(trivial.latencies["trivial"]) / t_trivial
     write_rps = len(mix.latencies["write"]) / t_mix
     result = {
-        "database": "postgresql" if args.database_url else "sqlite", "clients": args.clients,
-        "trivial": {"requests": len(trivial.latencies["trivial"]), "rps": round(trivial_rps, 1),
-                    "p50_ms": round(pct(trivial.latencies["trivial"], 50) * 1000, 2), "p99_ms": round(pct(trivial.latencies["trivial"], 99) * 1000, 2)},
-        "writes": {"requests": len(mix.latencies["write"]), "rps": round(write_rps, 1),
-                   "p50_ms": round(pct(mix.latencies["write"], 50) * 1000, 2), "p99_ms": round(pct(mix.latencies["write"], 99) * 1000, 2)},
-        "reads": {"requests": len(mix.latencies["read"]), "p50_ms": round(pct(mix.latencies["read"], 50) * 1000, 2),
-                  "p99_ms": round(pct(mix.latencies["read"], 99) * 1000, 2)},
-        "service_cpu_ms": {"per_trivial": round(1000 * cpu_trivial / max(1, len(trivial.latencies["trivial"])), 3),
-                           "per_mix_request": round(1000 * cpu_mix / max(1, len(mix.latencies["write"]) + len(mix.latencies["read"])), 3)},
-        "mix_seconds": round(t_mix, 2), "write_to_trivial_ratio": round(write_rps / trivial_rps, 3),
+        "database": "postgresql" if args.database_url else "sqlite",
+        "clients": args.clients,
+        "trivial": {
+            "requests": len(trivial.latencies["trivial"]),
+            "rps": round(trivial_rps, 1),
+            "p50_ms": round(pct(trivial.latencies["trivial"], 50) * 1000, 2),
+            "p99_ms": round(pct(trivial.latencies["trivial"], 99) * 1000, 2),
+        },
+        "writes": {
+            "requests": len(mix.latencies["write"]),
+            "rps": round(write_rps, 1),
+            "p50_ms": round(pct(mix.latencies["write"], 50) * 1000, 2),
+            "p99_ms": round(pct(mix.latencies["write"], 99) * 1000, 2),
+        },
+        "reads": {
+            "requests": len(mix.latencies["read"]),
+            "p50_ms": round(pct(mix.latencies["read"], 50) * 1000, 2),
+            "p99_ms": round(pct(mix.latencies["read"], 99) * 1000, 2),
+        },
+        "service_cpu_ms": {
+            "per_trivial": round(1000 * cpu_trivial / max(1, len(trivial.latencies["trivial"])), 3),
+            "per_mix_request": round(1000 * cpu_mix / max(1, len(mix.latencies["write"]) + len(mix.latencies["read"])), 3),
+        },
+        "mix_seconds": round(t_mix, 2),
+        "write_to_trivial_ratio": round(write_rps / trivial_rps, 3),
         "errors": sum(trivial.errors.values()) + sum(mix.errors.values()),
-        "error_kinds": dict(trivial.errors + mix.errors), "error_samples": mix.samples[:3], **stream,
+        "error_kinds": dict(trivial.errors + mix.errors),
+        "error_samples": mix.samples[:3],
+        **stream,
     }
-    result["targets_met"] = (result["write_to_trivial_ratio"] >= 0.40 and result["writes"]["p99_ms"] < 100 and result["errors"] == 0
-                             and result["exactly_once"])
+    result["targets_met"] = (
+        result["write_to_trivial_ratio"] >= 0.40 and result["writes"]["p99_ms"] < 100 and result["errors"] == 0 and result["exactly_once"]
+    )
     return result
 
 
@@ -228,12 +307,18 @@ if __name__ == "__main__":
     result = run(main())
     t, w, rd = result["trivial"], result["writes"], result["reads"]
     print(f"database: {result['database']}, {result['clients']} concurrent clients")
-    print(f"trivial GET /api/ping : {t['rps']:8.1f} req/s  p50 {t['p50_ms']:6.1f} ms  p99 {t['p99_ms']:6.1f} ms  ({t['requests']} requests)")
+    print(
+        f"trivial GET /api/ping : {t['rps']:8.1f} req/s  p50 {t['p50_ms']:6.1f} ms  p99 {t['p99_ms']:6.1f} ms  ({t['requests']} requests)"
+    )
     print(f"opening-day writes    : {w['rps']:8.1f} req/s  p50 {w['p50_ms']:6.1f} ms  p99 {w['p99_ms']:6.1f} ms  ({w['requests']} writes)")
     print(f"opening-day reads     :                p50 {rd['p50_ms']:6.1f} ms  p99 {rd['p99_ms']:6.1f} ms  ({rd['requests']} reads)")
-    print(f"service CPU per request: trivial {result['service_cpu_ms']['per_trivial']} ms, "
-          f"opening-day mix {result['service_cpu_ms']['per_mix_request']} ms (writes and reads)")
-    print(f"write/trivial ratio {result['write_to_trivial_ratio']:.2f} (target >= 0.40); errors {result['errors']}; "
-          f"events exactly once: {result['exactly_once']} ({result['stream_messages']} in stream, {result['expected_events']} expected, "
-          f"outbox drained {result['outbox_drain_s']} s after the last write)")
+    print(
+        f"service CPU per request: trivial {result['service_cpu_ms']['per_trivial']} ms, "
+        f"opening-day mix {result['service_cpu_ms']['per_mix_request']} ms (writes and reads)"
+    )
+    print(
+        f"write/trivial ratio {result['write_to_trivial_ratio']:.2f} (target >= 0.40); errors {result['errors']}; "
+        f"events exactly once: {result['exactly_once']} ({result['stream_messages']} in stream, {result['expected_events']} expected, "
+        f"outbox drained {result['outbox_drain_s']} s after the last write)"
+    )
     print(json.dumps(result))

@@ -46,8 +46,20 @@ from shared.envelope import CloudEvent  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.topology import Topology, declare_streams  # noqa: E402
 
-PROVINCES = ["Groningen", "Fryslân", "Drenthe", "Overijssel", "Flevoland", "Gelderland", "Utrecht",
-             "Noord-Holland", "Zuid-Holland", "Zeeland", "Noord-Brabant", "Limburg"]
+PROVINCES = [
+    "Groningen",
+    "Fryslân",
+    "Drenthe",
+    "Overijssel",
+    "Flevoland",
+    "Gelderland",
+    "Utrecht",
+    "Noord-Holland",
+    "Zuid-Holland",
+    "Zeeland",
+    "Noord-Brabant",
+    "Limburg",
+]
 SECTORS = ["energie", "ict", "bouw", "zorg", "techniek", "logistiek", "water", "chemie"]
 
 
@@ -59,35 +71,69 @@ def national_edition(min_events: int, seed: int = 1) -> list[c.Contract]:
     n_activities, n_groups = int(4000 * scale), int(12000 * scale)
     t0 = datetime(2026, 1, 12, 8, tzinfo=UTC)
     programme = "gd2026"
-    out: list[c.Contract] = [c.ProgrammeOpened(
-        programme_id=programme, kind="girls_day", name="Girls' Day 2026", event_date=date(2026, 4, 9),
-        registration_opens=t0, registration_closes=t0 + timedelta(days=50), target_pupils=250_000,
-        target_schools=3000, target_companies=1500, allocation_mode="groups", min_group_size=10,
-        min_age=10, max_age=15)]
+    out: list[c.Contract] = [
+        c.ProgrammeOpened(
+            programme_id=programme,
+            kind="girls_day",
+            name="Girls' Day 2026",
+            event_date=date(2026, 4, 9),
+            registration_opens=t0,
+            registration_closes=t0 + timedelta(days=50),
+            target_pupils=250_000,
+            target_schools=3000,
+            target_companies=1500,
+            allocation_mode="groups",
+            min_group_size=10,
+            min_age=10,
+            max_age=15,
+        )
+    ]
     schools = {f"s{i}": (rng.choice(PROVINCES), rng.choice(["po", "vo", "mbo"])) for i in range(n_schools)}
     for sid, (province, level) in schools.items():
-        out.append(c.SchoolRegistered(school_id=sid, brin=f"{rng.randint(10, 99)}AB", name="S", level=level,
-                                      postcode="3511 AB", province=province))
+        out.append(
+            c.SchoolRegistered(school_id=sid, brin=f"{rng.randint(10, 99)}AB", name="S", level=level, postcode="3511 AB", province=province)
+        )
     for i in range(n_companies):
-        out.append(c.CompanyRegistered(company_id=f"c{i}", kvk=f"{10000000 + i}", name="C",
-                                       sectors=[rng.choice(SECTORS)], postcode="3511 AB",
-                                       province=rng.choice(PROVINCES)))
+        out.append(
+            c.CompanyRegistered(
+                company_id=f"c{i}",
+                kvk=f"{10000000 + i}",
+                name="C",
+                sectors=[rng.choice(SECTORS)],
+                postcode="3511 AB",
+                province=rng.choice(PROVINCES),
+            )
+        )
     activities = []
     for i in range(n_activities):
         activities.append(f"a{i}")
-        out.append(c.ActivityRegistered(activity_id=f"a{i}", company_id=f"c{rng.randrange(n_companies)}",
-                                        programme_id=programme, title="A", sector=rng.choice(SECTORS),
-                                        capacity=rng.randint(10, 60), postcode="3511 AB"))
+        out.append(
+            c.ActivityRegistered(
+                activity_id=f"a{i}",
+                company_id=f"c{rng.randrange(n_companies)}",
+                programme_id=programme,
+                title="A",
+                sector=rng.choice(SECTORS),
+                capacity=rng.randint(10, 60),
+                postcode="3511 AB",
+            )
+        )
     groups = []
     for i in range(n_groups):
         gid, sid = f"g{i}", f"s{rng.randrange(n_schools)}"
         pupils = rng.randint(10, 30)
         groups.append((gid, sid, pupils))
-        out.append(c.GroupRegistered(group_id=gid, school_id=sid, programme_id=programme, pupil_count=pupils,
-                                     registered_at=t0 + timedelta(days=rng.randint(0, 49))))
+        out.append(
+            c.GroupRegistered(
+                group_id=gid,
+                school_id=sid,
+                programme_id=programme,
+                pupil_count=pupils,
+                registered_at=t0 + timedelta(days=rng.randint(0, 49)),
+            )
+        )
     for gid, sid, pupils in rng.sample(groups, n_groups // 2):
-        out.append(c.GroupUpdated(group_id=gid, school_id=sid, programme_id=programme,
-                                  pupil_count=max(10, pupils - 2), revision=2))
+        out.append(c.GroupUpdated(group_id=gid, school_id=sid, programme_id=programme, pupil_count=max(10, pupils - 2), revision=2))
     withdrawn = set()
     for gid, sid, _ in rng.sample(groups, n_groups // 25):
         withdrawn.add(gid)
@@ -101,28 +147,60 @@ def national_edition(min_events: int, seed: int = 1) -> list[c.Contract]:
             parts = 2 if rng.random() < 0.1 else 1
             for part in range(parts):
                 placed += 1
-                out.append(c.PlacementAssigned(
-                    placement_id=f"p{gid}-{part}", run_id="run1", programme_id=programme, group_id=gid,
-                    school_id=sid, activity_id=rng.choice(activities), company_id="c0",
-                    pupil_count=pupils // parts, distance_km=round(rng.uniform(1, 40), 1)))
+                out.append(
+                    c.PlacementAssigned(
+                        placement_id=f"p{gid}-{part}",
+                        run_id="run1",
+                        programme_id=programme,
+                        group_id=gid,
+                        school_id=sid,
+                        activity_id=rng.choice(activities),
+                        company_id="c0",
+                        pupil_count=pupils // parts,
+                        distance_km=round(rng.uniform(1, 40), 1),
+                    )
+                )
         elif roll < 0.95:
             out.append(c.GroupWaitlisted(programme_id=programme, group_id=gid, school_id=sid, pupil_count=pupils))
-    out.append(c.RunCompleted(run_id="run1", programme_id=programme, mode="groups", seed=seed, placed_pupils=placed,
-                              unplaced_pupils=0, splits=0, placed_ratio=0.85, duration_s=1.0, inputs_digest="x"))
+    out.append(
+        c.RunCompleted(
+            run_id="run1",
+            programme_id=programme,
+            mode="groups",
+            seed=seed,
+            placed_pupils=placed,
+            unplaced_pupils=0,
+            splits=0,
+            placed_ratio=0.85,
+            duration_s=1.0,
+            inputs_digest="x",
+        )
+    )
     i = 0
     while len(out) < min_events - 10:
         phase = "pre" if i % 2 == 0 else "post"
-        out.append(c.ResponseRecorded(response_id=f"r{i}", programme_id=programme, phase=phase,
-                                      school_id=f"s{rng.randrange(n_schools)}"))
+        out.append(c.ResponseRecorded(response_id=f"r{i}", programme_id=programme, phase=phase, school_id=f"s{rng.randrange(n_schools)}"))
         i += 1
         if i % 10_000 == 0:
-            out.append(c.ResultsUpdated(programme_id=programme, invited={"pre": i, "post": i},
-                                        responded={"pre": i // 2, "post": i // 2}, paired=i // 3,
-                                        effects={"interest": {"mean_pre": 2.8, "mean_post": 3.3}}))
+            out.append(
+                c.ResultsUpdated(
+                    programme_id=programme,
+                    invited={"pre": i, "post": i},
+                    responded={"pre": i // 2, "post": i // 2},
+                    paired=i // 3,
+                    effects={"interest": {"mean_pre": 2.8, "mean_post": 3.3}},
+                )
+            )
     while len(out) < min_events:
-        out.append(c.ResultsUpdated(programme_id=programme, invited={"pre": i, "post": i},
-                                    responded={"pre": i // 2, "post": i // 2}, paired=i // 3,
-                                    effects={"interest": {"mean_pre": 2.8, "mean_post": 3.4}}))
+        out.append(
+            c.ResultsUpdated(
+                programme_id=programme,
+                invited={"pre": i, "post": i},
+                responded={"pre": i // 2, "post": i // 2},
+                paired=i // 3,
+                effects={"interest": {"mean_pre": 2.8, "mean_post": 3.4}},
+            )
+        )
     return out
 
 
@@ -132,11 +210,15 @@ async def publish_all(nc, topology: Topology, events: list[c.Contract]) -> float
     t = datetime.now(UTC)
     pending = []
     for i, data in enumerate(events):
-        event = CloudEvent(id=str(uuid.uuid4()), source="/bench", type=data.TYPE, time=t + timedelta(microseconds=i),
-                           data=data.model_dump(mode="json"))
+        event = CloudEvent(
+            id=str(uuid.uuid4()), source="/bench", type=data.TYPE, time=t + timedelta(microseconds=i), data=data.model_dump(mode="json")
+        )
         subject = data.nats_subject()
-        pending.append(js.publish(topology.subject(subject), event.to_bytes(),
-                                  stream=topology.stream_for_subject(subject), headers={"Nats-Msg-Id": event.id}))
+        pending.append(
+            js.publish(
+                topology.subject(subject), event.to_bytes(), stream=topology.stream_for_subject(subject), headers={"Nats-Msg-Id": event.id}
+            )
+        )
         if len(pending) >= 500:
             await asyncio.gather(*pending)
             pending = []
@@ -152,8 +234,7 @@ def free_port() -> int:
 
 def start_service(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     log = open(log_dir / f"{name}.log", "ab")
-    return subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -207,8 +288,7 @@ async def live_consumption(js, topology, env, log_dir, window: float) -> dict:
                 raise RuntimeError("reporting exited; see its log")
             await asyncio.sleep(0.1)
         seconds = now - t0
-        return {"events": done - n0, "seconds": round(seconds, 2), "events_per_s": round((done - n0) / seconds),
-                "caught_up": done >= total}
+        return {"events": done - n0, "seconds": round(seconds, 2), "events_per_s": round((done - n0) / seconds), "caught_up": done >= total}
     finally:
         stop(process)
 
@@ -238,9 +318,13 @@ async def end_to_end(env, log_dir, rate: float, writes: int) -> dict:
 
             async def write(i: int) -> None:
                 nonlocal failures
-                body = {"brin": f"{i // 676 % 90 + 10}{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}", "name": f"Bench {i}",
-                        "level": "vo", "postcode": "3511 AB",
-                        "contact": {"name": "Bench", "email": f"bench{i}@example.org"}}
+                body = {
+                    "brin": f"{i // 676 % 90 + 10}{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}",
+                    "name": f"Bench {i}",
+                    "level": "vo",
+                    "postcode": "3511 AB",
+                    "contact": {"name": "Bench", "email": f"bench{i}@example.org"},
+                }
                 response = await client.post(f"{reg_url}/api/schools", json=body)
                 if response.status_code != 201:
                     failures += 1
@@ -273,8 +357,15 @@ async def end_to_end(env, log_dir, rate: float, writes: int) -> dict:
         def pct(p: float) -> float:
             return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1) if latencies else float("nan")
 
-        return {"writes": writes, "failed": failures, "rate_per_s": round(achieved), "reflected": len(seen),
-                "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1], 1) if latencies else None}
+        return {
+            "writes": writes,
+            "failed": failures,
+            "rate_per_s": round(achieved),
+            "reflected": len(seen),
+            "p50_ms": pct(0.50),
+            "p99_ms": pct(0.99),
+            "max_ms": round(latencies[-1], 1) if latencies else None,
+        }
     finally:
         stop(registration)
         stop(reporting)
@@ -293,12 +384,24 @@ async def main() -> None:
     server = start_nats(tmp / "nats")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_") or k.endswith("_DATABASE_URL")}
-    env = {**base_env, "GIRLSDAY_NATS_URL": server.url, "GIRLSDAY_NAMESPACE": namespace,
-           "GIRLSDAY_DATA_DIR": str(tmp / "var"), "GIRLSDAY_LOG_LEVEL": "WARNING",
-           "GIRLSDAY_REPORTING_PORT": str(free_port()), "GIRLSDAY_REGISTRATION_PORT": str(free_port()),
-           "GIRLSDAY_REPORTING_KPI_INTERVAL_S": "10"}
-    settings = Settings(**{k.removeprefix("GIRLSDAY_").lower(): v for k, v in env.items()
-                           if k.startswith("GIRLSDAY_") and not k.startswith("GIRLSDAY_REPORTING_K")}, _env_file=None)
+    env = {
+        **base_env,
+        "GIRLSDAY_NATS_URL": server.url,
+        "GIRLSDAY_NAMESPACE": namespace,
+        "GIRLSDAY_DATA_DIR": str(tmp / "var"),
+        "GIRLSDAY_LOG_LEVEL": "WARNING",
+        "GIRLSDAY_REPORTING_PORT": str(free_port()),
+        "GIRLSDAY_REGISTRATION_PORT": str(free_port()),
+        "GIRLSDAY_REPORTING_KPI_INTERVAL_S": "10",
+    }
+    settings = Settings(
+        **{
+            k.removeprefix("GIRLSDAY_").lower(): v
+            for k, v in env.items()
+            if k.startswith("GIRLSDAY_") and not k.startswith("GIRLSDAY_REPORTING_K")
+        },
+        _env_file=None,
+    )
     topology = Topology(namespace)
     figures: dict = {"database": "postgresql" if "postgresql" in settings.database_url("reporting") else "sqlite"}
     try:
@@ -310,29 +413,45 @@ async def main() -> None:
         print(f"published {len(events):,} events in {seconds:.1f}s ({len(events) / seconds:,.0f}/s)", flush=True)
         figures["events"] = len(events)
 
-        figures["live"] = (await live_consumption(js, topology, env, tmp, args.live_window) if args.live_window > 0
-                           else {"events": 0, "seconds": 0, "events_per_s": 0, "caught_up": False})
-        print(f"live consumption: {figures['live']['events_per_s']:,} events/s "
-              f"({figures['live']['events']:,} events in {figures['live']['seconds']}s)", flush=True)
+        figures["live"] = (
+            await live_consumption(js, topology, env, tmp, args.live_window)
+            if args.live_window > 0
+            else {"events": 0, "seconds": 0, "events_per_s": 0, "caught_up": False}
+        )
+        print(
+            f"live consumption: {figures['live']['events_per_s']:,} events/s "
+            f"({figures['live']['events']:,} events in {figures['live']['seconds']}s)",
+            flush=True,
+        )
 
         live_rows = await snapshot(settings) if figures["live"]["caught_up"] else None
         result = await rebuild(settings)
         rebuilt_rows = await snapshot(settings) if live_rows is not None else None
-        figures["rebuild"] = {"events": result.events, "seconds": round(result.seconds, 2),
-                              "events_per_s": round(result.events_per_second),
-                              "streams_read_after_s": round(result.read_seconds, 2), "rows": result.rows,
-                              "equals_live": None if live_rows is None else rebuilt_rows == live_rows}
-        print(f"rebuild: {figures['rebuild']['events_per_s']:,} events/s ({result.events:,} events in "
-              f"{result.seconds:.2f}s; all streams read after {result.read_seconds:.2f}s); "
-              f"rebuild == live: {figures['rebuild']['equals_live']}", flush=True)
+        figures["rebuild"] = {
+            "events": result.events,
+            "seconds": round(result.seconds, 2),
+            "events_per_s": round(result.events_per_second),
+            "streams_read_after_s": round(result.read_seconds, 2),
+            "rows": result.rows,
+            "equals_live": None if live_rows is None else rebuilt_rows == live_rows,
+        }
+        print(
+            f"rebuild: {figures['rebuild']['events_per_s']:,} events/s ({result.events:,} events in "
+            f"{result.seconds:.2f}s; all streams read after {result.read_seconds:.2f}s); "
+            f"rebuild == live: {figures['rebuild']['equals_live']}",
+            flush=True,
+        )
 
         if not args.skip_e2e:  # a fresh platform: the live consumers above may still have a backlog
             e2e_env = {**env, "GIRLSDAY_NAMESPACE": f"{namespace}e2e", "GIRLSDAY_DATA_DIR": str(tmp / "var-e2e")}
             await declare_streams(js, Topology(f"{namespace}e2e"))
             figures["end_to_end"] = await end_to_end(e2e_env, tmp, args.rate, args.writes)
             e2e = figures["end_to_end"]
-            print(f"end to end (registration POST -> reporting /api/summary): p50 {e2e['p50_ms']} ms, "
-                  f"p99 {e2e['p99_ms']} ms at {e2e['rate_per_s']} writes/s ({e2e['failed']} failed)", flush=True)
+            print(
+                f"end to end (registration POST -> reporting /api/summary): p50 {e2e['p50_ms']} ms, "
+                f"p99 {e2e['p99_ms']} ms at {e2e['rate_per_s']} writes/s ({e2e['failed']} failed)",
+                flush=True,
+            )
         await nc.close()
     finally:
         server.stop()

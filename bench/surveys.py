@@ -32,7 +32,6 @@ import aiohttp  # noqa: E402
 import nats  # noqa: E402
 
 from bench.load import Recorder, cpu_seconds, free_port, run, run_pool, session, wait_healthy  # noqa: E402
-
 from shared.contracts import GroupRegistered, PlacementAssigned, ProgrammeOpened, PupilRef  # noqa: E402
 from shared.embedded import start_nats  # noqa: E402
 from shared.envelope import make_event  # noqa: E402
@@ -61,26 +60,56 @@ def server_side_mean_ms(metrics: str) -> float | None:
 async def seed(js, topology: Topology, pupils: int) -> list[str]:
     async def publish(data) -> None:
         subject = data.nats_subject()
-        await js.publish(topology.subject(subject), make_event(data, source="/bench").to_bytes(),
-                         stream=topology.stream_for_subject(subject))
+        await js.publish(
+            topology.subject(subject), make_event(data, source="/bench").to_bytes(), stream=topology.stream_for_subject(subject)
+        )
 
     now = datetime.now(UTC)
-    await publish(ProgrammeOpened(
-        programme_id=PROGRAMME, kind="girls_day", name="Benchmark", event_date=date.today(),
-        registration_opens=now - timedelta(days=60), registration_closes=now - timedelta(days=10),
-        target_pupils=pupils, target_schools=100, target_companies=100, allocation_mode="groups",
-        min_group_size=10, min_age=10, max_age=15))
+    await publish(
+        ProgrammeOpened(
+            programme_id=PROGRAMME,
+            kind="girls_day",
+            name="Benchmark",
+            event_date=date.today(),
+            registration_opens=now - timedelta(days=60),
+            registration_closes=now - timedelta(days=10),
+            target_pupils=pupils,
+            target_schools=100,
+            target_companies=100,
+            allocation_mode="groups",
+            min_group_size=10,
+            min_age=10,
+            max_age=15,
+        )
+    )
     schools: list[str] = []
     for g in range((pupils + GROUP_SIZE - 1) // GROUP_SIZE):
         school = f"{g // GROUPS_PER_SCHOOL:02d}BN"
         if school not in schools:
             schools.append(school)
         refs = [f"b{g:04d}-{i:02d}" for i in range(min(GROUP_SIZE, pupils - g * GROUP_SIZE))]
-        await publish(GroupRegistered(group_id=f"g{g}", school_id=school, programme_id=PROGRAMME, pupil_count=len(refs),
-                                      pupils=[PupilRef(pupil_ref=r, age=13, parental_consent=True) for r in refs]))
-        await publish(PlacementAssigned(placement_id=f"pl{g}", run_id="bench", programme_id=PROGRAMME, group_id=f"g{g}",
-                                        school_id=school, activity_id=f"act{g % 40}", company_id="c1",
-                                        pupil_count=len(refs), pupil_refs=refs))
+        await publish(
+            GroupRegistered(
+                group_id=f"g{g}",
+                school_id=school,
+                programme_id=PROGRAMME,
+                pupil_count=len(refs),
+                pupils=[PupilRef(pupil_ref=r, age=13, parental_consent=True) for r in refs],
+            )
+        )
+        await publish(
+            PlacementAssigned(
+                placement_id=f"pl{g}",
+                run_id="bench",
+                programme_id=PROGRAMME,
+                group_id=f"g{g}",
+                school_id=school,
+                activity_id=f"act{g % 40}",
+                company_id="c1",
+                pupil_count=len(refs),
+                pupil_refs=refs,
+            )
+        )
     return schools
 
 
@@ -132,8 +161,9 @@ async def load(https: list[aiohttp.ClientSession], jobs: list[tuple[str, str]], 
     recorder = Recorder("response")
 
     def respond(n: int, token: str, body: dict):
-        return lambda: recorder.call(https[n % len(https)], "response", "POST", f"/api/v1/surveys/{token}/response",
-                                     ok=(201,), retries=2, json={"answers": body})
+        return lambda: recorder.call(
+            https[n % len(https)], "response", "POST", f"/api/v1/surveys/{token}/response", ok=(201,), retries=2, json={"answers": body}
+        )
 
     elapsed = await run_pool([respond(n, token, answers(rng, phase)) for n, (phase, token) in enumerate(jobs)], clients)
     return recorder, elapsed
@@ -150,13 +180,20 @@ async def main(args) -> dict:
     services = []
     for n, port in enumerate(ports):  # replicas share the database, the namespace and the durable consumers
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
-        env.update(GIRLSDAY_NATS_URL=server.url, GIRLSDAY_NAMESPACE=namespace, GIRLSDAY_DATA_DIR=str(tmp / "var"),
-                   GIRLSDAY_SURVEYS_PORT=str(port), GIRLSDAY_ADMIN_TOKEN="bench-admin", GIRLSDAY_LOG_LEVEL="WARNING")
+        env.update(
+            GIRLSDAY_NATS_URL=server.url,
+            GIRLSDAY_NAMESPACE=namespace,
+            GIRLSDAY_DATA_DIR=str(tmp / "var"),
+            GIRLSDAY_SURVEYS_PORT=str(port),
+            GIRLSDAY_ADMIN_TOKEN="bench-admin",
+            GIRLSDAY_LOG_LEVEL="WARNING",
+        )
         if args.database_url:
             env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
         log_file = open(tmp / f"surveys-{n}.log", "wb")  # a pipe nobody reads would block the service once full
-        services.append(subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env,
-                                         cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT))
+        services.append(
+            subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        )
         if n == 0:  # the first one migrates the database alone
             await wait_healthy(f"http://127.0.0.1:{port}", services[0], tmp)
     nc = await nats.connect(server.url)
@@ -178,12 +215,32 @@ async def main(args) -> dict:
             async with http.put(f"/api/v1/admin/programmes/{PROGRAMME}/windows", headers=ADMIN, json={"pre_closes": closes}):
                 pass
 
-            results_sub = await js.subscribe(topology.subject("surveys.results.updated"), ordered_consumer=True,
-                                             deliver_policy=nats.js.api.DeliverPolicy.NEW)
+            results_sub = await js.subscribe(
+                topology.subject("surveys.results.updated"), ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.NEW
+            )
             random.Random(1).shuffle(tokens)
-            profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(services[0].pid),
-                                         "-r", "100", "--gil", "--nonblocking", "-f", "raw", "-o", args.profile],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if args.profile else None
+            profiler = (
+                subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "-p",
+                        str(services[0].pid),
+                        "-r",
+                        "100",
+                        "--gil",
+                        "--nonblocking",
+                        "-f",
+                        "raw",
+                        "-o",
+                        args.profile,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                if args.profile
+                else None
+            )
             cpu_before = sum(cpu_seconds(service.pid) for service in services)
             recorder, elapsed = await load(https, tokens, args.clients)
             finished = time.perf_counter()
@@ -203,8 +260,10 @@ async def main(args) -> dict:
                         return time.perf_counter() - finished
 
             if recorder.errors:
-                raise SystemExit(f"{sum(recorder.errors.values())} responses failed ({dict(recorder.errors)}), "
-                                 f"e.g. {recorder.samples[:3]}; service logs in {tmp}")
+                raise SystemExit(
+                    f"{sum(recorder.errors.values())} responses failed ({dict(recorder.errors)}), "
+                    f"e.g. {recorder.samples[:3]}; service logs in {tmp}"
+                )
             event_task = asyncio.create_task(wait_event())
             while True:
                 status, body = await get_json(http, f"/api/v1/admin/results/{PROGRAMME}", headers=ADMIN)
@@ -234,16 +293,26 @@ async def main(args) -> dict:
         server.stop()
     latency = recorder.figures("response")
     return {
-        "benchmark": "surveys", "database": "postgresql" if args.database_url else "sqlite",
-        "pupils": args.pupils, "responses": responses, "clients": args.clients, "replicas": args.replicas,
-        "errors": sum(recorder.errors.values()), "error_kinds": dict(recorder.errors), "error_samples": recorder.samples[:3],
+        "benchmark": "surveys",
+        "database": "postgresql" if args.database_url else "sqlite",
+        "pupils": args.pupils,
+        "responses": responses,
+        "clients": args.clients,
+        "replicas": args.replicas,
+        "errors": sum(recorder.errors.values()),
+        "error_kinds": dict(recorder.errors),
+        "error_samples": recorder.samples[:3],
         "retried_requests": recorder.retried,
-        "seed_s": round(seeded_s, 2), "elapsed_s": round(elapsed, 2),
+        "seed_s": round(seeded_s, 2),
+        "elapsed_s": round(elapsed, 2),
         "responses_per_s": round(responses / elapsed, 1),
-        "p50_ms": latency["p50_ms"], "p99_ms": latency["p99_ms"], "max_ms": latency["max_ms"],
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
+        "max_ms": latency["max_ms"],
         "server_side_mean_ms_replica_0": server_ms,
         "server_cpu_ms_per_response": round(server_cpu_ms, 2),
-        "results_reflect_api_s": round(api_reflect_s, 2), "results_reflect_event_s": round(event_reflect_s, 2),
+        "results_reflect_api_s": round(api_reflect_s, 2),
+        "results_reflect_event_s": round(event_reflect_s, 2),
         "paired_n": paired["n_pairs"],
         "intention_shift": paired["items"]["intention_technical_study"].get("shift"),
     }
@@ -255,12 +324,19 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--replicas", type=int, default=1, help="service processes (PostgreSQL only)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
-    parser.add_argument("--profile", metavar="FILE", help="py-spy samples of the (first) service during the load, "
-                                                          "raw flame-graph lines (py-spy installed in the venv)")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="py-spy samples of the (first) service during the load, raw flame-graph lines (py-spy installed in the venv)",
+    )
     figures = run(main(parser.parse_args()))
-    print(f"surveys bench ({figures['database']}): {figures['responses']} responses from {figures['clients']} clients "
-          f"in {figures['elapsed_s']} s = {figures['responses_per_s']} responses/s, errors {figures['errors']}")
+    print(
+        f"surveys bench ({figures['database']}): {figures['responses']} responses from {figures['clients']} clients "
+        f"in {figures['elapsed_s']} s = {figures['responses_per_s']} responses/s, errors {figures['errors']}"
+    )
     print(f"latency p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms")
-    print(f"results reflect every response after {figures['results_reflect_api_s']} s (API), "
-          f"{figures['results_reflect_event_s']} s (surveys.results.updated)")
+    print(
+        f"results reflect every response after {figures['results_reflect_api_s']} s (API), "
+        f"{figures['results_reflect_event_s']} s (surveys.results.updated)"
+    )
     print(json.dumps(figures))

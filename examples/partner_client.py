@@ -42,11 +42,18 @@ async def follow(
         try:
             await js.consumer_info(stream, user)
         except NotFoundError:  # first run: start with the newest figures of every programme
-            await js.add_consumer(stream, ConsumerConfig(
-                name=user, durable_name=user, filter_subject=f"{prefix}reporting.public.>",
-                ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-                ack_wait=30, max_deliver=20,
-            ))
+            await js.add_consumer(
+                stream,
+                ConsumerConfig(
+                    name=user,
+                    durable_name=user,
+                    filter_subject=f"{prefix}reporting.public.>",
+                    ack_policy=AckPolicy.EXPLICIT,
+                    deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                    ack_wait=30,
+                    max_deliver=20,
+                ),
+            )
         sub = await js.pull_subscribe_bind(durable=user, stream=stream, inbox_prefix=f"_INBOX.{user}".encode())
         while True:
             try:
@@ -81,8 +88,9 @@ def main() -> None:
     parser.add_argument("--programme", help="only this programme")
     parser.add_argument("--once", action="store_true", help="show what is new, then stop")
     args = parser.parse_args()
-    asyncio.run(follow(args.url, args.user, stream=args.stream, namespace=args.namespace,
-                       programme=args.programme, on_kpis=show, once=args.once))
+    asyncio.run(
+        follow(args.url, args.user, stream=args.stream, namespace=args.namespace, programme=args.programme, on_kpis=show, once=args.once)
+    )
 
 
 if __name__ == "__main__":

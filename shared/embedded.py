@@ -45,8 +45,15 @@ class EmbeddedNats:
                 self.process.wait()
 
 
-def start_nats(store_dir: Path, *, port: int = -1, host: str = "127.0.0.1", config: Path | None = None,
-               log_file: Path | None = None, timeout: float = 15) -> EmbeddedNats:
+def start_nats(
+    store_dir: Path,
+    *,
+    port: int = -1,
+    host: str = "127.0.0.1",
+    config: Path | None = None,
+    log_file: Path | None = None,
+    timeout: float = 15,
+) -> EmbeddedNats:
     store_dir.mkdir(parents=True, exist_ok=True)
     ports_dir = store_dir / "ports"
     ports_dir.mkdir(exist_ok=True)
@@ -56,8 +63,7 @@ def start_nats(store_dir: Path, *, port: int = -1, host: str = "127.0.0.1", conf
     if config:
         args += ["-c", str(config)]
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

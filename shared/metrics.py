@@ -29,6 +29,7 @@ HTTP_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
+
 @cache
 def faststream_middleware():
     """FastStream's Prometheus middleware; one per process (it registers its metrics once)."""

@@ -16,7 +16,22 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, bindparam, delete, event, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Contract
@@ -228,7 +243,7 @@ class OutboxRelay:
             next_rows = []
             if len(rows) == self.batch_size:
                 last = rows[-1].seq
-                next_rows = await self._read(lambda session: oldest(session, last))
+                next_rows = await self._read(lambda session: oldest(session, last))  # noqa: B023 - awaited at once
             acked = _acked_prefix(await batch.wait(self.ack_timeout))
             total += acked
             OUTBOX_PUBLISHED.labels(self.outbox.service).inc(acked)

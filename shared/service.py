@@ -117,15 +117,22 @@ class Runtime:
         await self.broker.start()
         read, write = self.relay_transactions or (None, None)
         self.relay = OutboxRelay(
-            self.outbox, self.sessions, self.broker.connection, self.topology, skip_locked=not db.is_sqlite(self.database_url),
-            read=read, write=write,
+            self.outbox,
+            self.sessions,
+            self.broker.connection,
+            self.topology,
+            skip_locked=not db.is_sqlite(self.database_url),
+            read=read,
+            write=write,
         )
         self.relay.start()
         self._lag_task = asyncio.create_task(self._watch_lag())
         for hook in self.on_start:
             await hook(self)
-        self._periodic_tasks = [asyncio.create_task(run_every(interval_s, job, f"{self.name} {name}"), name=f"{self.name}-{name}")
-                                for interval_s, job, name in self._periodic]
+        self._periodic_tasks = [
+            asyncio.create_task(run_every(interval_s, job, f"{self.name} {name}"), name=f"{self.name}-{name}")
+            for interval_s, job, name in self._periodic
+        ]
         self.started = True
 
     async def stop(self) -> None:

@@ -31,7 +31,7 @@ class Topology:
 
     def unqualified(self, wire_subject: str) -> str:
         prefix = f"{self.namespace}." if self.namespace else ""
-        return wire_subject[len(prefix):] if prefix and wire_subject.startswith(prefix) else wire_subject
+        return wire_subject[len(prefix) :] if prefix and wire_subject.startswith(prefix) else wire_subject
 
     def stream(self, name: str) -> str:
         return f"{self.namespace.upper()}_{name}" if self.namespace else name
@@ -85,4 +85,3 @@ async def declare_streams(js, topology: Topology, replicas: int = 1) -> list[str
             await js.add_stream(config)
         names.append(config.name)
     return names
-

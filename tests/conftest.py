@@ -109,7 +109,9 @@ class PostgresPool:
         try:
             conn = await asyncpg.connect(make_url(self.url(database)).set(drivername="postgresql").render_as_string(hide_password=False))
             try:
-                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
                 await conn.execute("SET lock_timeout = '10s'; DROP SCHEMA public CASCADE; CREATE SCHEMA public")
             finally:
                 await conn.close()

@@ -36,8 +36,7 @@ async def measure(url: str, messages: int) -> dict[str, float]:
     one_by_one = messages / (time.perf_counter() - started)
     started = time.perf_counter()
     for offset in range(0, messages, 100):
-        futures = [await js.publish_async("bench.batch", PAYLOAD, headers={"Nats-Msg-Id": f"b-{offset + i}"})
-                   for i in range(100)]
+        futures = [await js.publish_async("bench.batch", PAYLOAD, headers={"Nats-Msg-Id": f"b-{offset + i}"}) for i in range(100)]
         await asyncio.gather(*futures)
     batched = messages / (time.perf_counter() - started)
     await nc.close()
@@ -63,8 +62,10 @@ def main() -> None:
     results = {}
     for setting in ("default", "always"):
         results[setting] = run(setting, args.messages)
-        print(f"sync_interval={setting:8s} one-by-one {results[setting]['one_by_one_per_s']:>7} msg/s   "
-              f"batched {results[setting]['batched_per_s']:>7} msg/s")
+        print(
+            f"sync_interval={setting:8s} one-by-one {results[setting]['one_by_one_per_s']:>7} msg/s   "
+            f"batched {results[setting]['batched_per_s']:>7} msg/s"
+        )
     print(json.dumps({"messages": args.messages, "payload_bytes": len(PAYLOAD), **results}))
 
 

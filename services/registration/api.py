@@ -10,9 +10,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 
-from services.registration import commands as cmd
 from services.registration import listings
 from services.registration import schemas as s
+from services.registration import service as cmd
 from services.registration.auth import Principal, admin, authenticated, optional
 from services.registration.idempotency import execute
 from services.registration.store import programmes
@@ -20,12 +20,19 @@ from services.registration.tx import read
 
 router = APIRouter(prefix="/api")
 
-IdempotencyKey = Header(None, alias="Idempotency-Key", max_length=200,
-                        description="a client-chosen unique key; a retry with the same key gets the first answer")
-AUTH = {401: {"description": "no or unknown credentials"}, 403: {"description": "someone else's record, or admin only"},
-        404: {"description": "no such record"}}
-WRITE = {**AUTH, 409: {"description": "outside the registration window (the answer gives the deadline), or withdrawn/cancelled"},
-         422: {"description": "a rule is broken: `detail[].loc` names the field, `detail[].type` the rule"}}
+IdempotencyKey = Header(
+    None, alias="Idempotency-Key", max_length=200, description="a client-chosen unique key; a retry with the same key gets the first answer"
+)
+AUTH = {
+    401: {"description": "no or unknown credentials"},
+    403: {"description": "someone else's record, or admin only"},
+    404: {"description": "no such record"},
+}
+WRITE = {
+    **AUTH,
+    409: {"description": "outside the registration window (the answer gives the deadline), or withdrawn/cancelled"},
+    422: {"description": "a rule is broken: `detail[].loc` names the field, `detail[].type` the rule"},
+}
 
 
 def _runtime(request: Request):
@@ -44,18 +51,32 @@ async def ping() -> dict:
 # --- programmes (admin) -------------------------------------------------------------------
 
 
-@router.post("/programmes", status_code=201, response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
-             summary="Create a programme (draft)")
+@router.post(
+    "/programmes",
+    status_code=201,
+    response_model=s.ProgrammeOut,
+    tags=["programmes"],
+    responses=WRITE,
+    summary="Create a programme (draft)",
+)
 async def create_programme(body: s.ProgrammeIn, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
     return await execute(request, who.key(), lambda session: _created(cmd.create_programme(session, body)))
 
 
-@router.post("/programmes/{programme_id}/{action}", response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
-             summary="Open (draft -> open) or close (open -> closed) a programme")
-async def programme_status(programme_id: str, action: Literal["open", "close"], request: Request,
-                           who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+@router.post(
+    "/programmes/{programme_id}/{action}",
+    response_model=s.ProgrammeOut,
+    tags=["programmes"],
+    responses=WRITE,
+    summary="Open (draft -> open) or close (open -> closed) a programme",
+)
+async def programme_status(
+    programme_id: str, action: Literal["open", "close"], request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey
+):
     to = {"open": "open", "close": "closed"}[action]
-    return await execute(request, who.key(), lambda session: _ok(cmd.change_programme_status(session, _runtime(request).outbox, programme_id, to)))
+    return await execute(
+        request, who.key(), lambda session: _ok(cmd.change_programme_status(session, _runtime(request).outbox, programme_id, to))
+    )
 
 
 @router.get("/programmes", response_model=list[s.ProgrammeOut], tags=["programmes"], summary="All programmes (public)")
@@ -67,11 +88,17 @@ async def list_programmes(request: Request):
 async def get_programme(programme_id: str, request: Request):
     async def one(session):
         return cmd.programme_out(await cmd.load_programme(session, programme_id))
+
     return await _read(request, one)
 
 
-@router.get("/programmes/{programme_id}/activities", response_model=list[s.ActivityOut], tags=["programmes"], responses={404: AUTH[404]},
-            summary="The activities on offer in a programme (public: what schools may name as preferences)")
+@router.get(
+    "/programmes/{programme_id}/activities",
+    response_model=list[s.ActivityOut],
+    tags=["programmes"],
+    responses={404: AUTH[404]},
+    summary="The activities on offer in a programme (public: what schools may name as preferences)",
+)
 async def programme_activities(programme_id: str, request: Request):
     return await _read(request, offer_listing(programme_id))
 
@@ -83,9 +110,14 @@ def offer_listing(programme_id: str):
 # --- schools --------------------------------------------------------------------------------
 
 
-@router.post("/schools", status_code=201, response_model=s.SchoolRegisteredOut, tags=["schools"],
-             responses={409: {"description": "a school with this BRIN exists; `existing.href` points at it"}, 422: WRITE[422]},
-             summary="Register a school (once); the answer holds its account secret")
+@router.post(
+    "/schools",
+    status_code=201,
+    response_model=s.SchoolRegisteredOut,
+    tags=["schools"],
+    responses={409: {"description": "a school with this BRIN exists; `existing.href` points at it"}, 422: WRITE[422]},
+    summary="Register a school (once); the answer holds its account secret",
+)
 async def register_school(body: s.SchoolIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
     return await execute(request, who.key(), school_registration(_runtime(request), body))
 
@@ -94,6 +126,7 @@ def school_registration(runtime, body: s.SchoolIn):
     async def act(session):
         school, secret = await cmd.register_school(session, runtime.outbox, cmd.school_of(body))
         return 201, {"school": school, "account_secret": secret}
+
     return act
 
 
@@ -101,13 +134,21 @@ def school_registration(runtime, body: s.SchoolIn):
 async def get_school(school_id: str, request: Request, who: Principal = Depends(authenticated)):
     async def one(session):
         return cmd.school_out(await cmd.load_school(session, who, school_id))
+
     return await _read(request, one)
 
 
-@router.post("/schools/{school_id}/groups", status_code=201, response_model=s.GroupOut, tags=["groups"], responses=WRITE,
-             summary="Register a group of this school for a programme")
-async def register_group(school_id: str, body: s.GroupIn, request: Request, who: Principal = Depends(authenticated),
-                         _k: str | None = IdempotencyKey):
+@router.post(
+    "/schools/{school_id}/groups",
+    status_code=201,
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=WRITE,
+    summary="Register a group of this school for a programme",
+)
+async def register_group(
+    school_id: str, body: s.GroupIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
     return await execute(request, who.key(), group_registration(_runtime(request), who, school_id, body))
 
 
@@ -128,41 +169,69 @@ def groups_listing(who: Principal, school_id: str):
 async def get_group(group_id: str, request: Request, who: Principal = Depends(authenticated)):
     async def one(session):
         return cmd.group_out(await cmd.load_group(session, who, group_id))
+
     return await _read(request, one)
 
 
 @router.put("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=WRITE, summary="Edit a group (before the deadline)")
-async def update_group(group_id: str, body: s.GroupUpdate, request: Request, who: Principal = Depends(authenticated),
-                       _k: str | None = IdempotencyKey):
+async def update_group(
+    group_id: str, body: s.GroupUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
     return await execute(request, who.key(), lambda session: _ok(cmd.update_group(session, _runtime(request).outbox, who, group_id, body)))
 
 
-@router.put("/groups/{group_id}/rankings", response_model=s.GroupOut, tags=["groups"], responses=WRITE,
-            summary="Pupils rank activities (individual-mode programmes)")
-async def rank(group_id: str, body: s.RankingsIn, request: Request, who: Principal = Depends(authenticated),
-               _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.rank_activities(session, _runtime(request).outbox, who, group_id, body)))
+@router.put(
+    "/groups/{group_id}/rankings",
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=WRITE,
+    summary="Pupils rank activities (individual-mode programmes)",
+)
+async def rank(
+    group_id: str, body: s.RankingsIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(
+        request, who.key(), lambda session: _ok(cmd.rank_activities(session, _runtime(request).outbox, who, group_id, body))
+    )
 
 
-@router.post("/groups/{group_id}/withdraw", response_model=s.GroupOut, tags=["groups"], responses=WRITE,
-             summary="Withdraw a group (before the deadline)")
+@router.post(
+    "/groups/{group_id}/withdraw",
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=WRITE,
+    summary="Withdraw a group (before the deadline)",
+)
 async def withdraw_group(group_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
     return await execute(request, who.key(), lambda session: _ok(cmd.withdraw_group(session, _runtime(request).outbox, who, group_id)))
 
 
-@router.delete("/groups/{group_id}/pupils/{pupil_ref}", response_model=s.GroupOut, tags=["groups"], responses=AUTH,
-               summary="Erase a pupil entry everywhere (publishes registration.pupil.erased)")
-async def erase_pupil(group_id: str, pupil_ref: str, request: Request, who: Principal = Depends(authenticated),
-                      _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.erase_pupil(session, _runtime(request).outbox, who, group_id, pupil_ref)))
+@router.delete(
+    "/groups/{group_id}/pupils/{pupil_ref}",
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=AUTH,
+    summary="Erase a pupil entry everywhere (publishes registration.pupil.erased)",
+)
+async def erase_pupil(
+    group_id: str, pupil_ref: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(
+        request, who.key(), lambda session: _ok(cmd.erase_pupil(session, _runtime(request).outbox, who, group_id, pupil_ref))
+    )
 
 
 # --- companies ------------------------------------------------------------------------------
 
 
-@router.post("/companies", status_code=201, response_model=s.CompanyRegisteredOut, tags=["companies"],
-             responses={409: {"description": "a company with this KvK number exists; `existing.href` points at it"}, 422: WRITE[422]},
-             summary="Register a company (once); the answer holds its account secret")
+@router.post(
+    "/companies",
+    status_code=201,
+    response_model=s.CompanyRegisteredOut,
+    tags=["companies"],
+    responses={409: {"description": "a company with this KvK number exists; `existing.href` points at it"}, 422: WRITE[422]},
+    summary="Register a company (once); the answer holds its account secret",
+)
 async def register_company(body: s.CompanyIn, request: Request, who: Principal = Depends(optional), _k: str | None = IdempotencyKey):
     return await execute(request, who.key(), company_registration(_runtime(request), body))
 
@@ -171,6 +240,7 @@ def company_registration(runtime, body: s.CompanyIn):
     async def act(session):
         company, secret = await cmd.register_company(session, runtime.outbox, cmd.company_of(body))
         return 201, {"company": company, "account_secret": secret}
+
     return act
 
 
@@ -178,13 +248,21 @@ def company_registration(runtime, body: s.CompanyIn):
 async def get_company(company_id: str, request: Request, who: Principal = Depends(authenticated)):
     async def one(session):
         return cmd.company_out(await cmd.load_company(session, who, company_id))
+
     return await _read(request, one)
 
 
-@router.post("/companies/{company_id}/activities", status_code=201, response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
-             summary="Register an activity of this company for a programme")
-async def register_activity(company_id: str, body: s.ActivityIn, request: Request, who: Principal = Depends(authenticated),
-                            _k: str | None = IdempotencyKey):
+@router.post(
+    "/companies/{company_id}/activities",
+    status_code=201,
+    response_model=s.ActivityOut,
+    tags=["activities"],
+    responses=WRITE,
+    summary="Register an activity of this company for a programme",
+)
+async def register_activity(
+    company_id: str, body: s.ActivityIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
     return await execute(request, who.key(), activity_registration(_runtime(request), who, company_id, body))
 
 
@@ -201,40 +279,78 @@ async def list_activities(company_id: str, request: Request, who: Principal = De
 async def get_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated)):
     async def one(session):
         return cmd.activity_out(await cmd.load_activity(session, who, activity_id))
+
     return await _read(request, one)
 
 
-@router.put("/activities/{activity_id}", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
-            summary="Edit an activity (before the deadline)")
-async def update_activity(activity_id: str, body: s.ActivityUpdate, request: Request, who: Principal = Depends(authenticated),
-                          _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.update_activity(session, _runtime(request).outbox, who, activity_id, body)))
+@router.put(
+    "/activities/{activity_id}",
+    response_model=s.ActivityOut,
+    tags=["activities"],
+    responses=WRITE,
+    summary="Edit an activity (before the deadline)",
+)
+async def update_activity(
+    activity_id: str, body: s.ActivityUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(
+        request, who.key(), lambda session: _ok(cmd.update_activity(session, _runtime(request).outbox, who, activity_id, body))
+    )
 
 
-@router.put("/activities/{activity_id}/capacity", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
-            summary="Change capacity (until the event day)")
-async def change_capacity(activity_id: str, body: s.CapacityIn, request: Request, who: Principal = Depends(authenticated),
-                          _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.change_capacity(session, _runtime(request).outbox, who, activity_id, body.capacity)))
+@router.put(
+    "/activities/{activity_id}/capacity",
+    response_model=s.ActivityOut,
+    tags=["activities"],
+    responses=WRITE,
+    summary="Change capacity (until the event day)",
+)
+async def change_capacity(
+    activity_id: str, body: s.CapacityIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(
+        request, who.key(), lambda session: _ok(cmd.change_capacity(session, _runtime(request).outbox, who, activity_id, body.capacity))
+    )
 
 
-@router.post("/activities/{activity_id}/cancel", response_model=s.ActivityOut, tags=["activities"], responses=WRITE,
-             summary="Cancel an activity (until the event day)")
+@router.post(
+    "/activities/{activity_id}/cancel",
+    response_model=s.ActivityOut,
+    tags=["activities"],
+    responses=WRITE,
+    summary="Cancel an activity (until the event day)",
+)
 async def cancel_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
     return await execute(request, who.key(), lambda session: _ok(cmd.cancel_activity(session, _runtime(request).outbox, who, activity_id)))
 
 
 # --- bulk import (admin) --------------------------------------------------------------------
 
-CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example":
-            "brin;name;level;postcode;municipality;contact_name;contact_email;contact_phone\n"
-            "12AB;OBS De Klimop;po;1234 AB;Utrecht;Juf Ans;ans@klimop.nl;030 123 4567\n"}}}}
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "brin;name;level;postcode;municipality;contact_name;contact_email;contact_phone\n"
+                "12AB;OBS De Klimop;po;1234 AB;Utrecht;Juf Ans;ans@klimop.nl;030 123 4567\n",
+            }
+        },
+    }
+}
 
 
-@router.post("/imports/{kind}", response_model=s.ImportReport, tags=["imports"], openapi_extra=CSV_BODY, responses=AUTH,
-             summary="Import a CSV list of schools or companies; a per-row report (importing twice changes nothing)")
-async def import_csv(kind: Literal["schools", "companies"], request: Request, who: Principal = Depends(admin),
-                     _k: str | None = IdempotencyKey):
+@router.post(
+    "/imports/{kind}",
+    response_model=s.ImportReport,
+    tags=["imports"],
+    openapi_extra=CSV_BODY,
+    responses=AUTH,
+    summary="Import a CSV list of schools or companies; a per-row report (importing twice changes nothing)",
+)
+async def import_csv(
+    kind: Literal["schools", "companies"], request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey
+):
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")
@@ -257,4 +373,3 @@ async def _ok(coro):
 
 async def _all(session, query, out):
     return [out(r) for r in await session.execute(query)]
-

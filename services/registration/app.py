@@ -5,12 +5,12 @@ import asyncio
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.registration import idempotency, problems, tx
+from services.registration import errors, idempotency, tx
 from services.registration.api import router
 from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
+from services.registration.pages import pages
 from services.registration.store import metadata
-from services.registration.web import pages
 from shared import geo
 from shared.service import Runtime, create_app
 from shared.settings import Settings
@@ -39,7 +39,7 @@ def build_app(settings: Settings) -> FastAPI:
     runtime.relay_transactions = (lambda fn: tx.read(runtime, fn), lambda fn: tx.write(runtime, fn))
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
-    problems.install(app)
+    errors.install(app)
     app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit)
     return app

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, literal, select
 
 from services.registration.domain.accounts import hash_secret, same_token
-from services.registration.problems import Forbidden
+from services.registration.errors import Forbidden
 from services.registration.store import companies, schools
 from services.registration.tx import prepare, read
 
@@ -35,8 +35,11 @@ class Principal:
 
 ANONYMOUS = Principal("anonymous")
 # Schools and companies in one query (one round trip): whose secret is this?
-ACCOUNT_BY_SECRET = prepare(select(literal("school").label("kind"), schools.c.id).where(schools.c.secret_hash == bindparam("digest")).union_all(
-    select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest"))))
+ACCOUNT_BY_SECRET = prepare(
+    select(literal("school").label("kind"), schools.c.id)
+    .where(schools.c.secret_hash == bindparam("digest"))
+    .union_all(select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest")))
+)
 _cache: dict[str, Principal] = {}
 
 
@@ -49,6 +52,7 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     cache_key = f"{id(runtime)}:{digest}"
     if found := _cache.get(cache_key):
         return found
+
     async def lookup(session):
         return (await session.execute(ACCOUNT_BY_SECRET, {"digest": digest})).first()
 

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ValidationError
 from services.registration import api
 from services.registration import schemas as s
 from services.registration.auth import ANONYMOUS, Principal, resolve
+from services.registration.errors import answer
 from services.registration.idempotency import run_once
-from services.registration.problems import answer
 from services.registration.tx import read
 from shared.asgi import is_json, read_body, replay
 
@@ -48,18 +48,54 @@ class Route:
 
 # Path parameters are ids (UUIDs): anything else, e.g. characters a URL would escape, goes to FastAPI.
 ROUTES = [
-    Route("POST", re.compile(r"/api/schools"), "/api/schools", s.SchoolIn, "optional",
-          lambda runtime, who, _, body: api.school_registration(runtime, body)),
-    Route("POST", re.compile(r"/api/companies"), "/api/companies", s.CompanyIn, "optional",
-          lambda runtime, who, _, body: api.company_registration(runtime, body)),
-    Route("POST", re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"), "/api/schools/{school_id}/groups", s.GroupIn, "required",
-          lambda runtime, who, school_id, body: api.group_registration(runtime, who, school_id, body)),
-    Route("POST", re.compile(r"/api/companies/([0-9A-Za-z_-]+)/activities"), "/api/companies/{company_id}/activities", s.ActivityIn, "required",
-          lambda runtime, who, company_id, body: api.activity_registration(runtime, who, company_id, body)),
-    Route("GET", re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"), "/api/schools/{school_id}/groups", None, "required",
-          lambda runtime, who, school_id, _: api.groups_listing(who, school_id)),
-    Route("GET", re.compile(r"/api/programmes/([0-9A-Za-z_-]+)/activities"), "/api/programmes/{programme_id}/activities", None, "none",
-          lambda runtime, who, programme_id, _: api.offer_listing(programme_id)),
+    Route(
+        "POST",
+        re.compile(r"/api/schools"),
+        "/api/schools",
+        s.SchoolIn,
+        "optional",
+        lambda runtime, who, _, body: api.school_registration(runtime, body),
+    ),
+    Route(
+        "POST",
+        re.compile(r"/api/companies"),
+        "/api/companies",
+        s.CompanyIn,
+        "optional",
+        lambda runtime, who, _, body: api.company_registration(runtime, body),
+    ),
+    Route(
+        "POST",
+        re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"),
+        "/api/schools/{school_id}/groups",
+        s.GroupIn,
+        "required",
+        lambda runtime, who, school_id, body: api.group_registration(runtime, who, school_id, body),
+    ),
+    Route(
+        "POST",
+        re.compile(r"/api/companies/([0-9A-Za-z_-]+)/activities"),
+        "/api/companies/{company_id}/activities",
+        s.ActivityIn,
+        "required",
+        lambda runtime, who, company_id, body: api.activity_registration(runtime, who, company_id, body),
+    ),
+    Route(
+        "GET",
+        re.compile(r"/api/schools/([0-9A-Za-z_-]+)/groups"),
+        "/api/schools/{school_id}/groups",
+        None,
+        "required",
+        lambda runtime, who, school_id, _: api.groups_listing(who, school_id),
+    ),
+    Route(
+        "GET",
+        re.compile(r"/api/programmes/([0-9A-Za-z_-]+)/activities"),
+        "/api/programmes/{programme_id}/activities",
+        None,
+        "none",
+        lambda runtime, who, programme_id, _: api.offer_listing(programme_id),
+    ),
 ]
 _LABELS = {route.template: SimpleNamespace(path=route.template) for route in ROUTES}  # what HttpMetrics reads
 
@@ -98,8 +134,7 @@ class FastRoutes:
         self.runtime = runtime
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or (found := _match(scope["method"], scope["path"])) is None \
-                or (headers := _headers(scope)) is None:
+        if scope["type"] != "http" or (found := _match(scope["method"], scope["path"])) is None or (headers := _headers(scope)) is None:
             return await self.app(scope, receive, send)
         route, parameter = found
         token = _token(headers)

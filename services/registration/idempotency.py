@@ -56,21 +56,30 @@ def _unseal(body: dict, key: str) -> dict:
     return {**body, "account_secret": bytes(a ^ b for a, b in zip(raw, _stream(key, len(raw)))).decode()}
 
 
-async def execute(request: Request, principal_key: str, action: Action, *, key: str | None = None,
-                  content: bytes | None = None) -> Response:
+async def execute(
+    request: Request, principal_key: str, action: Action, *, key: str | None = None, content: bytes | None = None
+) -> Response:
     """Run `action` in one transaction; with an Idempotency-Key, at most once per key.
 
     `key` overrides the header (web forms carry their key as a hidden field), `content` the body
     that is fingerprinted (a form's fields, once the form has been parsed)."""
-    return await run_once(request.app.state.runtime, request.method, request.url.path,
-                          content if content is not None else await request.body(),
-                          key if key is not None else request.headers.get(HEADER), principal_key, action)
+    return await run_once(
+        request.app.state.runtime,
+        request.method,
+        request.url.path,
+        content if content is not None else await request.body(),
+        key if key is not None else request.headers.get(HEADER),
+        principal_key,
+        action,
+    )
 
 
 async def run_once(runtime, method: str, path: str, content: bytes, key: str | None, principal_key: str, action: Action) -> Response:
     """`execute` without a Starlette request: the request's method, path, body and key."""
     if key is not None and not 1 <= len(key) <= 200:
-        raise HTTPException(422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}])
+        raise HTTPException(
+            422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}]
+        )
     fingerprint = hashlib.sha256(f"{method} {path}\0".encode() + content).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
 
@@ -83,8 +92,10 @@ async def run_once(runtime, method: str, path: str, content: bytes, key: str | N
         content = _json(body)
         if key_hash:
             sealed = _json(_seal(body, key)) if body.get("account_secret") else content
-            await session.execute(STORE, dict(key_hash=key_hash, fingerprint=fingerprint, status_code=status,
-                                              body=sealed.decode(), created_at=datetime.now(UTC)))
+            await session.execute(
+                STORE,
+                dict(key_hash=key_hash, fingerprint=fingerprint, status_code=status, body=sealed.decode(), created_at=datetime.now(UTC)),
+            )
         return _answer(content, status)
 
     for attempt in range(3):
@@ -100,8 +111,10 @@ async def run_once(runtime, method: str, path: str, content: bytes, key: str | N
 
 def _replay(stored, fingerprint: str, key: str) -> Response:
     if stored.fingerprint != fingerprint:
-        raise HTTPException(422, [{"type": "idempotency_key_reused", "loc": ["header", HEADER],
-                                   "msg": "this Idempotency-Key was used for a different request"}])
+        raise HTTPException(
+            422,
+            [{"type": "idempotency_key_reused", "loc": ["header", HEADER], "msg": "this Idempotency-Key was used for a different request"}],
+        )
     body = orjson.loads(stored.body)
     content = _json(_unseal(body, key)) if isinstance(body, dict) and body.get("account_secret") else stored.body.encode()
     return _answer(content, stored.status_code, {"Idempotent-Replayed": "true"})
@@ -126,4 +139,3 @@ async def forget_expired(runtime, now: datetime | None = None) -> int:
     if removed := await write(runtime, prune):
         log.info("forgot %d expired idempotency keys", removed)
     return removed
-

@@ -43,29 +43,51 @@ def _chunk_csv(kind: str, records: list) -> str:
     return out.getvalue()
 
 
-async def import_file(client: httpx.AsyncClient, kinds: str, text: str, token: str, *, chunk_size: int = 100,
-                      console: Console | None = None) -> dict:
+async def import_file(
+    client: httpx.AsyncClient, kinds: str, text: str, token: str, *, chunk_size: int = 100, console: Console | None = None
+) -> dict:
     kind = KINDS[kinds]
     parsed = imports.parse(kind, text)
-    report = {"kind": kind, "created": 0, "unchanged": 0, "conflict": 0, "rejected": 0, "rows": [],
-              "file_errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in parsed.file_errors]}
+    report = {
+        "kind": kind,
+        "created": 0,
+        "unchanged": 0,
+        "conflict": 0,
+        "rejected": 0,
+        "rows": [],
+        "file_errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in parsed.file_errors],
+    }
     for r in parsed.rows:
         if r.status == "rejected":
-            report["rows"].append({"line": r.line, "key": r.key, "status": "rejected",
-                                   "errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in r.violations]})
+            report["rows"].append(
+                {
+                    "line": r.line,
+                    "key": r.key,
+                    "status": "rejected",
+                    "errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in r.violations],
+                }
+            )
     valid = [r for r in parsed.rows if r.status == "valid"]
     run = uuid.uuid4().hex
-    progress = Progress(TextColumn(f"importing {kinds}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console or Console(stderr=True), disable=console is False)
+    progress = Progress(
+        TextColumn(f"importing {kinds}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        disable=console is False,
+    )
     with progress:
         task = progress.add_task("rows", total=len(parsed.rows))
         progress.advance(task, len(parsed.rows) - len(valid))
         for start in range(0, len(valid), chunk_size):
-            chunk = valid[start:start + chunk_size]
+            chunk = valid[start : start + chunk_size]
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv", "Idempotency-Key": f"import-{run}-{start}"}
             for attempt in range(3):
                 try:
-                    response = await client.post(f"/api/imports/{kinds}", content=_chunk_csv(kind, [r.record for r in chunk]).encode(), headers=headers)
+                    response = await client.post(
+                        f"/api/imports/{kinds}", content=_chunk_csv(kind, [r.record for r in chunk]).encode(), headers=headers
+                    )
                     break
                 except httpx.TransportError:
                     if attempt == 2:
@@ -104,8 +126,14 @@ def main(argv: list[str]) -> int:
 
     report = asyncio.run(run())
     console = Console()
-    table = Table("line", "key", "status", "why", title=f"{args.file.name}: {report['created']} created, {report['unchanged']} unchanged, "
-                  f"{report['conflict']} conflicting, {report['rejected']} rejected")
+    table = Table(
+        "line",
+        "key",
+        "status",
+        "why",
+        title=f"{args.file.name}: {report['created']} created, {report['unchanged']} unchanged, "
+        f"{report['conflict']} conflicting, {report['rejected']} rejected",
+    )
     for row in report["rows"]:
         if row["status"] in ("conflict", "rejected"):
             table.add_row(str(row["line"]), row["key"], row["status"], "; ".join(f"{e['field']}: {e['msg']}" for e in row["errors"]))

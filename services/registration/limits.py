@@ -54,6 +54,11 @@ class BodySizeLimit:
 
 async def _refuse(send, limit: int) -> None:
     body = json.dumps({"detail": {"type": "body_too_large", "msg": f"request body larger than {limit} bytes", "limit": limit}}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

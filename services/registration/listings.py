@@ -21,17 +21,20 @@ from fastapi import Response
 from pydantic import TypeAdapter
 from sqlalchemy import bindparam, func, select
 
-from services.registration import commands as cmd
 from services.registration import schemas as s
+from services.registration import service as cmd
 from services.registration.auth import Principal
 from services.registration.store import activities, groups
 from services.registration.tx import prepare
 
-STATE = prepare(select(func.count(), func.coalesce(func.sum(activities.c.revision), 0))
-                .where(activities.c.programme_id == bindparam("programme_id")))
-ON_OFFER = prepare(select(activities.c.id, activities.c.revision)
-                   .where(activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered")
-                   .order_by(activities.c.created_at))
+STATE = prepare(
+    select(func.count(), func.coalesce(func.sum(activities.c.revision), 0)).where(activities.c.programme_id == bindparam("programme_id"))
+)
+ON_OFFER = prepare(
+    select(activities.c.id, activities.c.revision)
+    .where(activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered")
+    .order_by(activities.c.created_at)
+)
 ACTIVITIES_BY_ID = select(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))
 MAX_PIECES = 200_000
 MAX_LISTINGS = 1_000

@@ -15,7 +15,6 @@ from pydantic_core import PydanticCustomError
 
 from services.registration.domain.identifiers import SECTORS
 
-
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # below 32, except tab and newline
 
 
@@ -47,18 +46,33 @@ class Targets(Body):
 
 
 class ProgrammeIn(Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "kind": "girls_day", "name": "Girls' Day 2027", "event_date": "2027-04-08",
-        "opens_at": "2027-01-11T09:00:00+01:00", "closes_at": "2027-03-12T17:00:00+01:00",
-        "targets": {"pupils": 12000, "schools": 400, "companies": 450},
-        "allocation_mode": "groups", "min_group_size": 10, "min_age": 10, "max_age": 15}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "girls_day",
+                    "name": "Girls' Day 2027",
+                    "event_date": "2027-04-08",
+                    "opens_at": "2027-01-11T09:00:00+01:00",
+                    "closes_at": "2027-03-12T17:00:00+01:00",
+                    "targets": {"pupils": 12000, "schools": 400, "companies": 450},
+                    "allocation_mode": "groups",
+                    "min_group_size": 10,
+                    "min_age": 10,
+                    "max_age": 15,
+                }
+            ]
+        }
+    )
     kind: Literal["girls_day", "energy_transition"]
     name: Text(200, 1)
     event_date: date
     opens_at: datetime = Field(description="registration opens (naive times are UTC)")
     closes_at: datetime = Field(description="the registration deadline")
     targets: Targets = Targets()
-    allocation_mode: Literal["groups", "individual"] | None = Field(None, description="default: groups for girls_day, individual for energy_transition")
+    allocation_mode: Literal["groups", "individual"] | None = Field(
+        None, description="default: groups for girls_day, individual for energy_transition"
+    )
     min_group_size: int | None = Field(None, ge=1, le=500, description="default 10 for girls_day")
     max_group_size: int | None = Field(None, ge=1, le=1000)
     min_age: Age | None = None
@@ -92,9 +106,20 @@ class ContactIn(Body):
 
 
 class SchoolIn(Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "brin": "12AB", "name": "Het Baken", "level": "vo", "postcode": "3511 AB", "municipality": "Utrecht",
-        "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "brin": "12AB",
+                    "name": "Het Baken",
+                    "level": "vo",
+                    "postcode": "3511 AB",
+                    "municipality": "Utrecht",
+                    "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"},
+                }
+            ]
+        }
+    )
     brin: Text(16, description="2 digits and 2 letters", examples=["12AB"])
     name: Text(200, 1)
     level: Literal["po", "vo", "mbo"]
@@ -104,9 +129,19 @@ class SchoolIn(Body):
 
 
 class CompanyIn(Body):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "kvk": "12345678", "name": "TechWerk BV", "sectors": ["engineering", "energy"], "postcode": "5612 AB",
-        "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"}}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kvk": "12345678",
+                    "name": "TechWerk BV",
+                    "sectors": ["engineering", "energy"],
+                    "postcode": "5612 AB",
+                    "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"},
+                }
+            ]
+        }
+    )
     kvk: Text(16, description="8 digits", examples=["12345678"])
     name: Text(200, 1)
     sectors: list[Text(40)] = Field(min_length=1, max_length=10, description=f"from: {', '.join(SECTORS)}")
@@ -180,10 +215,16 @@ class GroupFields(Body):
     pupils: list[PupilIn] = Field(default_factory=list, max_length=500)
 
 
-GROUP_EXAMPLE = {"pupil_count": 14, "grades": ["klas 2"], "ages": [13, 14], "teacher_name": "Mw. Bakker",
-                 "preferred_sectors": ["ict", "energy"], "max_travel_km": 30,
-                 "split": {"may_split": True, "max_parts": 2, "min_part_size": 7},
-                 "pupils": [{"pupil_ref": "2b-01", "age": 13, "parental_consent": True}]}
+GROUP_EXAMPLE = {
+    "pupil_count": 14,
+    "grades": ["klas 2"],
+    "ages": [13, 14],
+    "teacher_name": "Mw. Bakker",
+    "preferred_sectors": ["ict", "energy"],
+    "max_travel_km": 30,
+    "split": {"may_split": True, "max_parts": 2, "min_part_size": 7},
+    "pupils": [{"pupil_ref": "2b-01", "age": 13, "parental_consent": True}],
+}
 
 
 class GroupIn(GroupFields):
@@ -228,10 +269,20 @@ class ActivityFields(Body):
     accessibility_notes: Text(1000) = ""
 
 
-ACTIVITY_EXAMPLE = {"title": "Bouw je eigen robot", "description": "Programmeer een robot met onze engineers.",
-                    "sector": "engineering", "capacity": 24, "levels": ["po", "vo"], "min_age": 10, "max_age": 14,
-                    "starts_at": "09:30", "ends_at": "12:30", "postcode": "5612 AB", "address": "Hoofdstraat 1, Eindhoven",
-                    "wheelchair_accessible": True}
+ACTIVITY_EXAMPLE = {
+    "title": "Bouw je eigen robot",
+    "description": "Programmeer een robot met onze engineers.",
+    "sector": "engineering",
+    "capacity": 24,
+    "levels": ["po", "vo"],
+    "min_age": 10,
+    "max_age": 14,
+    "starts_at": "09:30",
+    "ends_at": "12:30",
+    "postcode": "5612 AB",
+    "address": "Hoofdstraat 1, Eindhoven",
+    "wheelchair_accessible": True,
+}
 
 
 class ActivityIn(ActivityFields):

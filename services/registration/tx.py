@@ -39,7 +39,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
-
 from sqlalchemy import Connection, Insert, create_engine
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.pool import StaticPool
@@ -110,8 +109,9 @@ def _sync_connection(aio) -> Connection:
     conn = _sync_connections.get(aio)
     if conn is None:
         raw = aio._conn
-        engine = create_engine("sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None,
-                               json_serializer=_json_text)
+        engine = create_engine(
+            "sqlite://", creator=lambda: raw, poolclass=StaticPool, pool_reset_on_return=None, json_serializer=_json_text
+        )
         conn = engine.connect()
         _sync_connections[aio] = conn
     return conn
@@ -129,8 +129,12 @@ class _Form:
         self.results = results  # per column: its result processor or None; None if none has one
 
     def bind(self, values: dict) -> tuple:
-        return tuple([(process(values[name]) if process else values[name]) if name is not None else constant
-                      for name, constant, process in self.params])
+        return tuple(
+            [
+                (process(values[name]) if process else values[name]) if name is not None else constant
+                for name, constant, process in self.params
+            ]
+        )
 
     def run(self, cursor: sqlite3.Cursor, values) -> Rows:
         if isinstance(values, list):
@@ -165,8 +169,15 @@ class _Prepared:
         statement = self._statement()
         insert = isinstance(statement, Insert)
         compiled = statement.compile(dialect=dialect, column_keys=list(names) if insert else None)
-        if (not compiled.positional or compiled.insert_prefetch or compiled.update_prefetch or getattr(compiled, "postfetch", None)
-                or compiled.effective_returning or compiled.literal_execute_params or compiled.post_compile_params):
+        if (
+            not compiled.positional
+            or compiled.insert_prefetch
+            or compiled.update_prefetch
+            or getattr(compiled, "postfetch", None)
+            or compiled.effective_returning
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+        ):
             return None
         params = []
         for name in compiled.positiontup:

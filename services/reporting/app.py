@@ -7,11 +7,12 @@ import contextlib
 
 from fastapi import FastAPI
 
-from services.reporting.api import pages, router
+from services.reporting.api import router
 from services.reporting.config import ReportingSettings
 from services.reporting.handlers import projections
 from services.reporting.kpi import KpiPublisher
 from services.reporting.lag import watch_lag
+from services.reporting.pages import pages
 from services.reporting.store import metadata
 from shared.service import Runtime, create_app
 from shared.settings import Settings
@@ -37,8 +38,7 @@ def build_app(settings: Settings, reporting: ReportingSettings | None = None) ->
                 await task
 
     runtime = Runtime("reporting", settings, metadata, consumers=[projections], on_start=[start], on_stop=[stop])
-    publisher = KpiPublisher(runtime.sessions, runtime.outbox, interval=reporting.kpi_interval_s,
-                             threshold=reporting.suppression_threshold)
+    publisher = KpiPublisher(runtime.sessions, runtime.outbox, interval=reporting.kpi_interval_s, threshold=reporting.suppression_threshold)
     app = create_app(runtime, [router, pages], title="girlsday reporting", description=DESCRIPTION)
     app.state.kpi_publisher = publisher
     app.state.reporting_settings = reporting

@@ -21,9 +21,17 @@ TOUCHED = "reporting_touched"  # session.info key: programmes whose figures this
 
 SUBSCRIPTIONS: dict[str, tuple[type[c.Contract], ...]] = {
     "registration": (
-        c.ProgrammeOpened, c.ProgrammeClosed, c.SchoolRegistered, c.CompanyRegistered,
-        c.GroupRegistered, c.GroupUpdated, c.GroupWithdrawn,
-        c.ActivityRegistered, c.ActivityUpdated, c.ActivityCancelled, c.PupilErased,
+        c.ProgrammeOpened,
+        c.ProgrammeClosed,
+        c.SchoolRegistered,
+        c.CompanyRegistered,
+        c.GroupRegistered,
+        c.GroupUpdated,
+        c.GroupWithdrawn,
+        c.ActivityRegistered,
+        c.ActivityUpdated,
+        c.ActivityCancelled,
+        c.PupilErased,
     ),
     "matching": (c.RunCompleted, c.PlacementAssigned, c.PlacementCancelled, c.GroupWaitlisted),
     "surveys": (c.ResponseRecorded, c.ResultsUpdated, c.ReminderDue),

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 class KpiPublisher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, *,
-                 interval: float, threshold: int, tick: float = 0.2) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, *, interval: float, threshold: int, tick: float = 0.2
+    ) -> None:
         self.sessions, self.outbox = sessions, outbox
         self.throttle = KpiThrottle(interval)
         self.threshold, self.tick = threshold, tick
@@ -106,8 +107,9 @@ class KpiPublisher:
             return min(waits, default=5.0)
         async with self.sessions() as session, session.begin():
             for programme_id, (figures, hidden) in due.items():
-                data = KpiUpdated(programme_id=programme_id, as_of=datetime.now(UTC), figures=figures,
-                                  suppressed=list(hidden), threshold=self.threshold)
+                data = KpiUpdated(
+                    programme_id=programme_id, as_of=datetime.now(UTC), figures=figures, suppressed=list(hidden), threshold=self.threshold
+                )
                 await self.outbox.add(session, data, subject=f"programme/{programme_id}")
                 KPI_PUBLISHED.labels(programme_id).inc()
         return min(waits, default=5.0)

@@ -12,9 +12,5 @@ PROJECTION_LAG = Gauge(
     "Stream messages not yet processed by the projections (stream last sequence - ack floor)",
     ["stream"],
 )
-KPI_PUBLISHED = Counter(
-    "girlsday_reporting_kpi_published_total", "Partner KPI events published", ["programme"]
-)
-REBUILD_EVENTS = Counter(
-    "girlsday_reporting_rebuild_events_total", "Events replayed by rebuilds, by outcome", ["outcome"]
-)
+KPI_PUBLISHED = Counter("girlsday_reporting_kpi_published_total", "Partner KPI events published", ["programme"])
+REBUILD_EVENTS = Counter("girlsday_reporting_rebuild_events_total", "Events replayed by rebuilds, by outcome", ["outcome"])

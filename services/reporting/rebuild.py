@@ -129,8 +129,15 @@ def _stream_sequence(msg) -> int:
     return int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
 
 
-async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
-                  on_body: Callable[[bytes], None], progress: Progress | None, every: int = 2000) -> int:
+async def _replay(
+    js,
+    topology: Topology,
+    stream_owner: str,
+    start_seq: int,
+    on_body: Callable[[bytes], None],
+    progress: Progress | None,
+    every: int = 2000,
+) -> int:
     """Feed every message of a stream from start_seq to its current end to on_body; the last seq.
 
     An ordered push consumer (no acks, flow control) reads several times faster than pull fetches.
@@ -158,9 +165,13 @@ async def _replay(js, topology: Topology, stream_owner: str, start_seq: int,
             finished.set()
 
     sub = await js.subscribe(
-        topology.subject(f"{stream_owner}.>"), stream=name, ordered_consumer=True, cb=receive,
+        topology.subject(f"{stream_owner}.>"),
+        stream=name,
+        ordered_consumer=True,
+        cb=receive,
         config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first),
-        pending_msgs_limit=200_000, pending_bytes_limit=1024 * 1024 * 1024,
+        pending_msgs_limit=200_000,
+        pending_bytes_limit=1024 * 1024 * 1024,
     )
     try:
         while not finished.is_set():
@@ -193,8 +204,7 @@ async def _rebuild(settings: Settings, progress: Progress | None) -> RebuildResu
     result = RebuildResult()
     try:
         js = nc.jetstream()
-        sizes = {owner: (await js.stream_info(topology.stream_of_service(owner))).state.messages
-                 for owner in SUBSCRIPTIONS}
+        sizes = {owner: (await js.stream_info(topology.stream_of_service(owner))).state.messages for owner in SUBSCRIPTIONS}
         lasts = {}
         # Each stream's events concern entity kinds no other stream touches, so a stream's rows
         # can be written (in the database's thread) while the next stream is read; largest first.
@@ -246,8 +256,7 @@ def rebuild_with_progress_bar(settings: Settings) -> RebuildResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, int] = {}
 
         def show(stream: str, done: int, total: int) -> None:

@@ -12,8 +12,23 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    JSON, Column, Float, Integer, MetaData, String, Table, and_, bindparam, case, delete, distinct,
-    func, insert, literal, select, update,
+    JSON,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +44,8 @@ outbox, inbox = service_tables(metadata)
 
 def _entity(kind: str, *columns: Column) -> Table:
     return Table(
-        f"rp_{kind}", metadata,
+        f"rp_{kind}",
+        metadata,
         Column("id", String(200), primary_key=True),
         *columns,
         Column("state", JSON, nullable=False),
@@ -42,26 +58,48 @@ def _key(name: str) -> Column:
 
 ENTITIES: dict[str, Table] = {
     "programme": _entity(
-        "programme", Column("name", String(200)), Column("kind", String(40)),
-        Column("event_date", String(10)), Column("status", String(20)),
-        Column("target_pupils", Integer), Column("target_schools", Integer),
+        "programme",
+        Column("name", String(200)),
+        Column("kind", String(40)),
+        Column("event_date", String(10)),
+        Column("status", String(20)),
+        Column("target_pupils", Integer),
+        Column("target_schools", Integer),
         Column("target_companies", Integer),
     ),
-    "school": _entity("school", Column("level", String(10)), Column("province", String(100)),
-                      Column("municipality", String(200))),
+    "school": _entity("school", Column("level", String(10)), Column("province", String(100)), Column("municipality", String(200))),
     "company": _entity("company", Column("province", String(100))),
-    "activity": _entity("activity", _key("programme_id"), Column("company_id", String(100)),
-                        Column("sector", String(100)), Column("capacity", Integer),
-                        Column("province", String(100)), Column("status", String(20))),
-    "group": _entity("group", _key("programme_id"), Column("school_id", String(100)),
-                     Column("pupil_count", Integer), Column("registered_on", String(10)),
-                     Column("status", String(20))),
-    "placement": _entity("placement", _key("programme_id"), _key("group_id"),
-                         Column("school_id", String(100)), Column("activity_id", String(100)),
-                         Column("company_id", String(100)), Column("pupil_count", Integer),
-                         Column("distance_km", Float), Column("status", String(20))),
-    "waitlist": _entity("waitlist", _key("programme_id"), Column("group_id", String(100)),
-                        Column("school_id", String(100)), Column("pupil_count", Integer)),
+    "activity": _entity(
+        "activity",
+        _key("programme_id"),
+        Column("company_id", String(100)),
+        Column("sector", String(100)),
+        Column("capacity", Integer),
+        Column("province", String(100)),
+        Column("status", String(20)),
+    ),
+    "group": _entity(
+        "group",
+        _key("programme_id"),
+        Column("school_id", String(100)),
+        Column("pupil_count", Integer),
+        Column("registered_on", String(10)),
+        Column("status", String(20)),
+    ),
+    "placement": _entity(
+        "placement",
+        _key("programme_id"),
+        _key("group_id"),
+        Column("school_id", String(100)),
+        Column("activity_id", String(100)),
+        Column("company_id", String(100)),
+        Column("pupil_count", Integer),
+        Column("distance_km", Float),
+        Column("status", String(20)),
+    ),
+    "waitlist": _entity(
+        "waitlist", _key("programme_id"), Column("group_id", String(100)), Column("school_id", String(100)), Column("pupil_count", Integer)
+    ),
     "run": _entity("run"),
     "survey": _entity("survey"),
     "response": _entity("response", _key("programme_id"), Column("phase", String(10))),
@@ -138,8 +176,7 @@ async def clear_all(session: AsyncSession) -> None:
         await session.execute(delete(table))
 
 
-async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState],
-                        batch: int = 5000) -> int:
+async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str], EntityState], batch: int = 5000) -> int:
     """Insert rows for states whose rows do not exist (after clear_all)."""
     by_kind: dict[str, list[tuple[str, EntityState]]] = {kind: [] for kind in ENTITIES}
     for (kind, key), state in entities.items():
@@ -147,7 +184,7 @@ async def insert_states(session: AsyncSession, entities: Mapping[tuple[str, str]
     on_sqlite = session.bind.dialect.name == "sqlite"
     for kind, states in by_kind.items():
         for start in range(0, len(states), batch):
-            chunk = states[start:start + batch]
+            chunk = states[start : start + batch]
             if on_sqlite:  # the driver's executemany: several times faster than a Core insert
                 await _sqlite_insert_many(session, kind, chunk)
             else:
@@ -162,8 +199,7 @@ async def _sqlite_insert_many(session: AsyncSession, kind: str, states: list[tup
     sql = f'INSERT INTO "{ENTITIES[kind].name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
     dumps = orjson.dumps
     params = [
-        (key, *[state.fields.get(name) for name in columns],
-         dumps({"fields": state.fields, "versions": state.versions}).decode())
+        (key, *[state.fields.get(name) for name in columns], dumps({"fields": state.fields, "versions": state.versions}).decode())
         for key, state in states
     ]
     connection = await session.connection()
@@ -185,8 +221,7 @@ PL, W, R = ENTITIES["placement"], ENTITIES["waitlist"], ENTITIES["response"]
 
 
 async def programmes(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(select(P.c.id, P.c.name, P.c.kind, P.c.event_date, P.c.status)
-                                 .order_by(P.c.event_date.desc(), P.c.id))
+    rows = await session.execute(select(P.c.id, P.c.name, P.c.kind, P.c.event_date, P.c.status).order_by(P.c.event_date.desc(), P.c.id))
     return [dict(row._mapping) for row in rows]
 
 
@@ -205,9 +240,13 @@ def _group_cells(programme_id: str):
     parts = select(func.count()).where(mine).scalar_subquery()
     per_group = (
         select(
-            G.c.school_id, G.c.pupil_count.label("pupils"), placed.label("placed"), parts.label("parts"),
+            G.c.school_id,
+            G.c.pupil_count.label("pupils"),
+            placed.label("placed"),
+            parts.label("parts"),
             case((W.c.id.is_(None), 0), else_=1).label("waiting"),
-            _province(S.c.province).label("province"), _province(S.c.level).label("level"),
+            _province(S.c.province).label("province"),
+            _province(S.c.level).label("level"),
         )
         .select_from(G)
         .outerjoin(W, W.c.id == literal(f"{programme_id}:") + G.c.id)
@@ -219,30 +258,27 @@ def _group_cells(programme_id: str):
     g = per_group.c
     is_placed = g.placed > 0
     waitlisted = and_(~is_placed, g.waiting == 1)
-    return (
-        select(
-            g.province, g.level,
-            func.count(distinct(g.school_id)).label("schools"),
-            func.count().label("groups"),
-            func.sum(g.pupils).label("pupils"),
-            func.sum(case((g.placed >= g.pupils, g.pupils), else_=g.placed)).label("placed_pupils"),
-            func.sum(case((g.placed >= g.pupils, 0), else_=g.pupils - g.placed)).label("unplaced_pupils"),
-            func.sum(case((is_placed, 1), else_=0)).label("placed_groups"),
-            func.sum(case((is_placed, 0), else_=1)).label("unplaced_groups"),
-            func.sum(case((waitlisted, 1), else_=0)).label("waitlisted_groups"),
-            func.sum(case((waitlisted, g.pupils), else_=0)).label("waitlisted_pupils"),
-            func.sum(case((g.parts >= 2, 1), else_=0)).label("split_groups"),
-            func.sum(g.parts).label("placements"),
-        )
-        .group_by(g.province, g.level)
-    )
+    return select(
+        g.province,
+        g.level,
+        func.count(distinct(g.school_id)).label("schools"),
+        func.count().label("groups"),
+        func.sum(g.pupils).label("pupils"),
+        func.sum(case((g.placed >= g.pupils, g.pupils), else_=g.placed)).label("placed_pupils"),
+        func.sum(case((g.placed >= g.pupils, 0), else_=g.pupils - g.placed)).label("unplaced_pupils"),
+        func.sum(case((is_placed, 1), else_=0)).label("placed_groups"),
+        func.sum(case((is_placed, 0), else_=1)).label("unplaced_groups"),
+        func.sum(case((waitlisted, 1), else_=0)).label("waitlisted_groups"),
+        func.sum(case((waitlisted, g.pupils), else_=0)).label("waitlisted_pupils"),
+        func.sum(case((g.parts >= 2, 1), else_=0)).label("split_groups"),
+        func.sum(g.parts).label("placements"),
+    ).group_by(g.province, g.level)
 
 
 def _distance_cells(programme_id: str):
     province, level = _province(S.c.province).label("province"), _province(S.c.level).label("level")
     return (
-        select(province, level, func.sum(PL.c.distance_km).label("distance_sum"),
-               func.count(PL.c.distance_km).label("distance_n"))
+        select(province, level, func.sum(PL.c.distance_km).label("distance_sum"), func.count(PL.c.distance_km).label("distance_n"))
         .select_from(PL)
         .join(G, and_(G.c.id == PL.c.group_id, G.c.status == "active"))
         .outerjoin(S, S.c.id == PL.c.school_id)
@@ -252,14 +288,14 @@ def _distance_cells(programme_id: str):
 
 
 def _activity_cells(programme_id: str, by: str | None):
-    query = select(func.count(distinct(A.c.company_id)).label("companies"),
-                   func.count().label("activities"), func.sum(A.c.capacity).label("capacity"))
+    query = select(
+        func.count(distinct(A.c.company_id)).label("companies"), func.count().label("activities"), func.sum(A.c.capacity).label("capacity")
+    )
     if by is not None:
         province = func.coalesce(A.c.province, C.c.province, literal(UNKNOWN))
         key = {"province": province, "sector": A.c.sector}[by].label(by)
         query = query.add_columns(key).group_by(key)
-    return (query.select_from(A).outerjoin(C, C.c.id == A.c.company_id)
-            .where(A.c.programme_id == programme_id, A.c.status == "active"))
+    return query.select_from(A).outerjoin(C, C.c.id == A.c.company_id).where(A.c.programme_id == programme_id, A.c.status == "active")
 
 
 async def aggregates(session: AsyncSession, programme_id: str) -> Aggregates | None:
@@ -272,27 +308,33 @@ async def aggregates(session: AsyncSession, programme_id: str) -> Aggregates | N
     distance_cells = [dict(r._mapping) for r in await session.execute(_distance_cells(programme_id))]
     activity_total = dict((await session.execute(_activity_cells(programme_id, None))).one()._mapping)
     activity_by = {
-        by: [dict(r._mapping) for r in await session.execute(_activity_cells(programme_id, by))]
-        for by in ("province", "sector")
+        by: [dict(r._mapping) for r in await session.execute(_activity_cells(programme_id, by))] for by in ("province", "sector")
     }
-    placed_by_sector = dict((await session.execute(
-        select(A.c.sector, func.sum(PL.c.pupil_count))
-        .select_from(PL).join(A, A.c.id == PL.c.activity_id)
-        .join(G, and_(G.c.id == PL.c.group_id, G.c.status == "active"))
-        .where(PL.c.programme_id == programme_id, PL.c.status == "assigned").group_by(A.c.sector)
-    )).all())
+    placed_by_sector = dict(
+        (
+            await session.execute(
+                select(A.c.sector, func.sum(PL.c.pupil_count))
+                .select_from(PL)
+                .join(A, A.c.id == PL.c.activity_id)
+                .join(G, and_(G.c.id == PL.c.group_id, G.c.status == "active"))
+                .where(PL.c.programme_id == programme_id, PL.c.status == "assigned")
+                .group_by(A.c.sector)
+            )
+        ).all()
+    )
     per_day = [
         {"day": day, "groups": groups, "pupils": int(pupils or 0)}
         for day, groups, pupils in await session.execute(
             select(G.c.registered_on, func.count(), func.sum(G.c.pupil_count))
             .where(G.c.programme_id == programme_id, G.c.status == "active", G.c.registered_on.is_not(None))
-            .group_by(G.c.registered_on).order_by(G.c.registered_on))
+            .group_by(G.c.registered_on)
+            .order_by(G.c.registered_on)
+        )
     ]
-    responses = dict((await session.execute(
-        select(R.c.phase, func.count()).where(R.c.programme_id == programme_id).group_by(R.c.phase)
-    )).all())
-    totals, breakdowns, mean_distance = fold(
-        group_cells, distance_cells, activity_total, activity_by, placed_by_sector)
+    responses = dict(
+        (await session.execute(select(R.c.phase, func.count()).where(R.c.programme_id == programme_id).group_by(R.c.phase))).all()
+    )
+    totals, breakdowns, mean_distance = fold(group_cells, distance_cells, activity_total, activity_by, placed_by_sector)
     fields = dict(programme)
     fields.pop("state")
     fields.pop("id")

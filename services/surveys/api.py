@@ -63,18 +63,26 @@ class SurveyOut(BaseModel):
     items: list[dict[str, Any]]
 
 
-@router.get("/surveys/{token}", response_model=SurveyOut, responses=ERRORS, tags=["pupils"],
-            summary="The questionnaire behind a survey token, if it can be answered now")
+@router.get(
+    "/surveys/{token}",
+    response_model=SurveyOut,
+    responses=ERRORS,
+    tags=["pupils"],
+    summary="The questionnaire behind a survey token, if it can be answered now",
+)
 async def get_survey(token: Token, ctx: Ctx):
     try:
         survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
     except SurveyRefused as exc:
         return refused(exc)
     q = survey.questionnaire
-    return SurveyOut(phase=survey.phase, programme_id=survey.programme_id, questionnaire=q.ref,
-                     closes=survey.window.closes,
-                     items=[{"id": i.id, "kind": i.kind, "required": i.required, "text": i.text,
-                             "allowed": list(i.allowed_values)} for i in q.items])
+    return SurveyOut(
+        phase=survey.phase,
+        programme_id=survey.programme_id,
+        questionnaire=q.ref,
+        closes=survey.window.closes,
+        items=[{"id": i.id, "kind": i.kind, "required": i.required, "text": i.text, "allowed": list(i.allowed_values)} for i in q.items],
+    )
 
 
 class AnswersIn(BaseModel):
@@ -85,9 +93,14 @@ class Recorded(BaseModel):
     response_id: str
 
 
-@router.post("/surveys/{token}/response", status_code=201, response_model=Recorded,
-             responses={**ERRORS, 422: {"model": Problem}}, tags=["pupils"],
-             summary="Record the one response of this token (a second one is refused with 409)")
+@router.post(
+    "/surveys/{token}/response",
+    status_code=201,
+    response_model=Recorded,
+    responses={**ERRORS, 422: {"model": Problem}},
+    tags=["pupils"],
+    summary="Record the one response of this token (a second one is refused with 409)",
+)
 async def post_response(token: Token, body: AnswersIn, ctx: Ctx):
     # The usual request never gets here: fast_response.FastResponseRoute answers it the same way with
     # less overhead. This route documents the API and answers every request the fast path hands on.
@@ -98,47 +111,72 @@ async def post_response(token: Token, body: AnswersIn, ctx: Ctx):
 # --- teachers ------------------------------------------------------------------------------
 
 
-@router.get("/teacher/{programme_id}/{school_id}", tags=["teachers"], dependencies=[Depends(teacher)],
-            summary="The school's survey links, response counts and reminder state (teacher link key)")
+@router.get(
+    "/teacher/{programme_id}/{school_id}",
+    tags=["teachers"],
+    dependencies=[Depends(teacher)],
+    summary="The school's survey links, response counts and reminder state (teacher link key)",
+)
 async def teacher_overview(programme_id: Id, school_id: Id, ctx: Ctx) -> dict:
     return await school_overview(ctx, programme_id, school_id)
 
 
-@router.get("/teacher/{programme_id}/{school_id}/qr/{token}.png", tags=["teachers"],
-            dependencies=[Depends(teacher)], response_class=Response,
-            responses={200: {"content": {"image/png": {}}}, 404: {"model": Problem}},
-            summary="Printable QR code (PNG) of one pupil's survey link")
+@router.get(
+    "/teacher/{programme_id}/{school_id}/qr/{token}.png",
+    tags=["teachers"],
+    dependencies=[Depends(teacher)],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 404: {"model": Problem}},
+    summary="Printable QR code (PNG) of one pupil's survey link",
+)
 async def teacher_qr(programme_id: Id, school_id: Id, token: Token, ctx: Ctx) -> Response:
     async with ctx.sessions() as session:
         row = await store.invitation_for_response(session, token)
     if row is None or row.programme_id != programme_id or row.school_id != school_id:
         return JSONResponse({"code": "unknown_token", "detail": "no survey of this school has this token"}, 404)
-    return Response(qr_png(ctx.survey_url(token)), media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(qr_png(ctx.survey_url(token)), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 # --- VHTO (admin) --------------------------------------------------------------------------
 
 
-@router.get("/admin/teacher-links/{programme_id}/{school_id}", tags=["admin"], dependencies=[Depends(admin)],
-            summary="The link VHTO sends to a school's teacher")
+@router.get(
+    "/admin/teacher-links/{programme_id}/{school_id}",
+    tags=["admin"],
+    dependencies=[Depends(admin)],
+    summary="The link VHTO sends to a school's teacher",
+)
 async def teacher_link(programme_id: Id, school_id: Id, ctx: Ctx) -> dict:
     return {"programme_id": programme_id, "school_id": school_id, "url": ctx.teacher_url(programme_id, school_id)}
 
 
-@router.get("/questionnaires/{programme_id}/{phase}", tags=["questionnaires"],
-            summary="The questionnaire a programme uses in a phase (admin-defined or shipped)")
+@router.get(
+    "/questionnaires/{programme_id}/{phase}",
+    tags=["questionnaires"],
+    summary="The questionnaire a programme uses in a phase (admin-defined or shipped)",
+)
 async def get_questionnaire(programme_id: Id, phase: PhaseName, ctx: Ctx) -> dict:
     async with ctx.sessions() as session:
         row = await store.programme(session, programme_id)
         q = await questionnaire_for(session, programme_id, row.kind if row else None, phase)
-    return {"ref": q.ref, "key": q.key, "phase": q.phase, "version": q.version, "title": q.title,
-            "items": [{"id": i.id, "kind": i.kind, "required": i.required, "text": i.text} for i in q.items]}
+    return {
+        "ref": q.ref,
+        "key": q.key,
+        "phase": q.phase,
+        "version": q.version,
+        "title": q.title,
+        "items": [{"id": i.id, "kind": i.kind, "required": i.required, "text": i.text} for i in q.items],
+    }
 
 
-@router.post("/admin/programmes/{programme_id}/questionnaires", status_code=201, tags=["admin"],
-             dependencies=[Depends(admin)], responses={409: {"model": Problem}, 422: {"model": Problem}},
-             summary="Define a new version of a programme's questionnaire (versions only go up)")
+@router.post(
+    "/admin/programmes/{programme_id}/questionnaires",
+    status_code=201,
+    tags=["admin"],
+    dependencies=[Depends(admin)],
+    responses={409: {"model": Problem}, 422: {"model": Problem}},
+    summary="Define a new version of a programme's questionnaire (versions only go up)",
+)
 async def define_questionnaire(programme_id: Id, definition: dict[str, Any], ctx: Ctx):
     try:
         q = parse_questionnaire(definition)
@@ -147,11 +185,14 @@ async def define_questionnaire(programme_id: Id, definition: dict[str, Any], ctx
     async with ctx.sessions() as session, session.begin():
         latest = await store.latest_questionnaire_version(session, programme_id, q.phase)
         if q.version <= latest:
-            return JSONResponse({"code": "version_exists",
-                                 "detail": f"version must be above {latest}; published versions never change"}, 409)
-        await session.execute(insert(store.questionnaires).values(
-            programme_id=programme_id, phase=q.phase, version=q.version, definition=definition,
-            created_at=store.now()))
+            return JSONResponse(
+                {"code": "version_exists", "detail": f"version must be above {latest}; published versions never change"}, 409
+            )
+        await session.execute(
+            insert(store.questionnaires).values(
+                programme_id=programme_id, phase=q.phase, version=q.version, definition=definition, created_at=store.now()
+            )
+        )
     return {"programme_id": programme_id, "ref": q.ref}
 
 
@@ -160,24 +201,35 @@ class WindowsIn(BaseModel):
     post_closes: datetime | None = None
 
 
-@router.put("/admin/programmes/{programme_id}/windows", tags=["admin"], dependencies=[Depends(admin)],
-            responses={404: {"model": Problem}, 422: {"model": Problem}},
-            summary="Set when the pre and post phases close (null: the default)")
+@router.put(
+    "/admin/programmes/{programme_id}/windows",
+    tags=["admin"],
+    dependencies=[Depends(admin)],
+    responses={404: {"model": Problem}, 422: {"model": Problem}},
+    summary="Set when the pre and post phases close (null: the default)",
+)
 async def set_windows(programme_id: Id, body: WindowsIn, ctx: Ctx):
     for moment in (body.pre_closes, body.post_closes):
         if moment is not None and moment.tzinfo is None:
             return JSONResponse({"code": "naive_datetime", "detail": "give a time zone (e.g. +01:00 or Z)"}, 422)
     async with ctx.sessions() as session, session.begin():
-        result = await session.execute(update(store.programmes).where(store.programmes.c.programme_id == programme_id)
-                                       .values(pre_closes=body.pre_closes, post_closes=body.post_closes))
+        result = await session.execute(
+            update(store.programmes)
+            .where(store.programmes.c.programme_id == programme_id)
+            .values(pre_closes=body.pre_closes, post_closes=body.post_closes)
+        )
     if result.rowcount == 0:
         return JSONResponse({"code": "unknown_programme", "detail": "no programme with this id"}, 404)
     return {"programme_id": programme_id, "pre_closes": body.pre_closes, "post_closes": body.post_closes}
 
 
-@router.get("/admin/results/{programme_id}", tags=["admin"], dependencies=[Depends(admin)],
-            responses={404: {"model": Problem}},
-            summary="Response rates, paired pre->post shifts and unpaired figures (small groups suppressed)")
+@router.get(
+    "/admin/results/{programme_id}",
+    tags=["admin"],
+    dependencies=[Depends(admin)],
+    responses={404: {"model": Problem}},
+    summary="Response rates, paired pre->post shifts and unpaired figures (small groups suppressed)",
+)
 async def get_results(programme_id: Id, ctx: Ctx, fresh: bool = False):
     if fresh:
         await refresh_results(ctx.sessions, ctx.outbox)
@@ -188,8 +240,12 @@ async def get_results(programme_id: Id, ctx: Ctx, fresh: bool = False):
     return {**row.figures, "computed_at": store.aware(row.computed_at).isoformat()}
 
 
-@router.post("/admin/reminders/check", tags=["admin"], dependencies=[Depends(admin)],
-             summary="Check now which schools need a reminder (also runs periodically)")
+@router.post(
+    "/admin/reminders/check",
+    tags=["admin"],
+    dependencies=[Depends(admin)],
+    summary="Check now which schools need a reminder (also runs periodically)",
+)
 async def run_reminders(ctx: Ctx) -> dict:
     sent = await check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock())
     return {"sent": [{"programme_id": p, "school_id": s, "phase": ph} for p, s, ph in sent]}

@@ -31,19 +31,24 @@ per token: a second submission is refused (409). Teachers use a signed link VHTO
 """
 
 
-def build_app(settings: Settings, config: SurveysConfig | None = None,
-              clock: Callable[[], datetime] = now) -> FastAPI:
+def build_app(settings: Settings, config: SurveysConfig | None = None, clock: Callable[[], datetime] = now) -> FastAPI:
     config = config or SurveysConfig()
     runtime = Runtime("surveys", settings, metadata, consumers=list(CONSUMERS))
     windows = WindowPolicy(post_close_days=config.post_close_days)
     ctx = SurveysContext(
-        runtime=runtime, config=config, windows=windows,
+        runtime=runtime,
+        config=config,
+        windows=windows,
         reminders=reminder_policy(config.reminder_threshold, config.reminder_lead_days),
-        keys=TeacherKeys(config.link_secret or settings.admin_token), clock=clock,
-        public_url=settings.public_url("surveys"), writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)))
+        keys=TeacherKeys(config.link_secret or settings.admin_token),
+        clock=clock,
+        public_url=settings.public_url("surveys"),
+        writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)),
+    )
     runtime.every(config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")
-    runtime.every(config.reminder_interval_s,
-                  lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders")
+    runtime.every(
+        config.reminder_interval_s, lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders"
+    )
 
     async def start_jobs(_runtime: Runtime) -> None:
         ctx.writer.start()

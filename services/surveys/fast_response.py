@@ -24,7 +24,7 @@ from shared.asgi import is_json, read_body, replay
 
 from .context import SurveysContext
 from .domain.questionnaire import InvalidAnswers
-from .refusals import SurveyRefused
+from .errors import SurveyRefused
 from .submissions import submit
 
 PATH = re.compile(r"/api/v1/surveys/([A-Za-z0-9_-]{16,64})/response")
@@ -58,8 +58,12 @@ class FastResponseRoute:
         self.route = route  # the FastAPI route, for the metrics label
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or (match := PATH.fullmatch(scope["path"])) is None \
-                or not _json_content_type(scope["headers"]):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or (match := PATH.fullmatch(scope["path"])) is None
+            or not _json_content_type(scope["headers"])
+        ):
             await self.app(scope, receive, send)
             return
         messages, content = await read_body(receive)
@@ -70,8 +74,9 @@ class FastResponseRoute:
         scope["route"] = self.route
         status, body = await respond(self.ctx, match.group(1), answers)
         payload = orjson.dumps(body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]}
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -82,16 +87,21 @@ async def respond(ctx: SurveysContext, token: str, answers: dict) -> tuple[int, 
     except SurveyRefused as exc:
         return exc.status, refusal_body(exc)
     except InvalidAnswers as exc:
-        return 422, {"code": "invalid_answers", "detail": "some answers are missing or out of range",
-                     "problems": [{"item": p.item, "code": p.code} for p in exc.problems]}
+        return 422, {
+            "code": "invalid_answers",
+            "detail": "some answers are missing or out of range",
+            "problems": [{"item": p.item, "code": p.code} for p in exc.problems],
+        }
     return 201, {"response_id": response_id}
 
 
-REFUSALS = {"unknown_token": "no survey has this token",
-            "already_responded": "this token has already been used; the first response stands",
-            "phase_not_open": "this phase is not open yet",
-            "phase_closed": "this phase has closed",
-            "consent_required": "a pupil under 16 needs recorded parental consent; nothing was stored"}
+REFUSALS = {
+    "unknown_token": "no survey has this token",
+    "already_responded": "this token has already been used; the first response stands",
+    "phase_not_open": "this phase is not open yet",
+    "phase_closed": "this phase has closed",
+    "consent_required": "a pupil under 16 needs recorded parental consent; nothing was stored",
+}
 
 
 def refusal_body(exc: SurveyRefused) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -37,12 +37,24 @@ def _effects(figures: dict) -> dict[str, dict]:
         if block.get("suppressed"):
             out[item] = {"suppressed": block["reason"]}
         elif block["test"] == "mcnemar_exact":
-            out[item] = {"test": block["test"], "n_pairs": block["n_pairs"], "shift": block["shift"],
-                         "ci95_low": block["ci95"][0], "ci95_high": block["ci95"][1], "p_value": block["p_value"]}
+            out[item] = {
+                "test": block["test"],
+                "n_pairs": block["n_pairs"],
+                "shift": block["shift"],
+                "ci95_low": block["ci95"][0],
+                "ci95_high": block["ci95"][1],
+                "p_value": block["p_value"],
+            }
         else:
-            out[item] = {"test": block["test"], "n_pairs": block["n_pairs"], "mean_shift": block["mean_shift"],
-                         "ci95_low": block["ci95"][0], "ci95_high": block["ci95"][1], "p_value": block["p_value"],
-                         "effect_size": block["effect_size"]["value"]}
+            out[item] = {
+                "test": block["test"],
+                "n_pairs": block["n_pairs"],
+                "mean_shift": block["mean_shift"],
+                "ci95_low": block["ci95"][0],
+                "ci95_high": block["ci95"][1],
+                "p_value": block["p_value"],
+                "effect_size": block["effect_size"]["value"],
+            }
     return out
 
 
@@ -79,8 +91,7 @@ async def _read_and_compute(database_url: str, programme_id: str, pre_items, pos
             inv, res = await store.programme_rows(connection, programme_id)
     finally:
         await engine.dispose()
-    figures = programme_results(programme_id, pre_items, post_items, [Invitation(*r) for r in inv],
-                                [Response(*r) for r in res])
+    figures = programme_results(programme_id, pre_items, post_items, [Invitation(*r) for r in inv], [Response(*r) for r in res])
     invited = {phase: sum(1 for r in inv if r.phase == phase) for phase in ("pre", "post")}
     responded = {phase: sum(1 for r in res if r.phase == phase) for phase in ("pre", "post")}
     return figures, invited, responded
@@ -106,19 +117,25 @@ async def refresh_results(sessions: async_sessionmaker, outbox: Outbox) -> list[
             pre_q = await questionnaire_for(session, programme_id, kind, "pre")
             post_q = await questionnaire_for(session, programme_id, kind, "post")
         database_url = sessions.kw["bind"].url.render_as_string(hide_password=False)
-        figures, invited, responded = await compute(results_from_database, database_url, programme_id,
-                                                    pre_q.items, post_q.items)
+        figures, invited, responded = await compute(results_from_database, database_url, programme_id, pre_q.items, post_q.items)
         rates = figures["response_rates"]["programme"]
         event = ResultsUpdated(
-            programme_id=programme_id, invited=invited, responded=responded,
-            paired=figures["paired"]["n_pairs"] or 0, effects=_effects(figures))
+            programme_id=programme_id,
+            invited=invited,
+            responded=responded,
+            paired=figures["paired"]["n_pairs"] or 0,
+            effects=_effects(figures),
+        )
         if any(block.get("suppressed") for block in rates.values()):
             # small counts are never shown on their own, not even in the event
             event = event.model_copy(update={"invited": {}, "responded": {}})
         async with sessions() as session, session.begin():
-            await store.upsert(session, store.results, {
-                "programme_id": programme_id, "fingerprint": current[programme_id], "figures": figures,
-                "computed_at": store.now()}, ["programme_id"])
+            await store.upsert(
+                session,
+                store.results,
+                {"programme_id": programme_id, "fingerprint": current[programme_id], "figures": figures, "computed_at": store.now()},
+                ["programme_id"],
+            )
             await outbox.add(session, event)
     return changed
 
@@ -128,18 +145,25 @@ def school_windows(row, policy: WindowPolicy) -> dict[str, Window] | None:
         return None
     event_date = store.as_date(row.event_date)
     far_past = datetime.min.replace(tzinfo=store.now().tzinfo)
-    return {"pre": policy.pre(far_past, event_date, store.aware(row.pre_closes)),
-            "post": policy.post(event_date, store.aware(row.post_closes))}
+    return {
+        "pre": policy.pre(far_past, event_date, store.aware(row.pre_closes)),
+        "post": policy.post(event_date, store.aware(row.post_closes)),
+    }
 
 
-async def check_reminders(sessions: async_sessionmaker, outbox: Outbox, windows: WindowPolicy,
-                          reminders: ReminderPolicy, now: datetime) -> list[tuple[str, str, str]]:
+async def check_reminders(
+    sessions: async_sessionmaker, outbox: Outbox, windows: WindowPolicy, reminders: ReminderPolicy, now: datetime
+) -> list[tuple[str, str, str]]:
     """Emit surveys.reminder.due for each school whose open phase lags close to its close."""
     sent = []
     async with sessions() as session:
         counts = await store.counts_per_school(session)
-        already = {tuple(r) for r in (await session.execute(
-            select(store.reminders.c.programme_id, store.reminders.c.school_id, store.reminders.c.phase))).all()}
+        already = {
+            tuple(r)
+            for r in (
+                await session.execute(select(store.reminders.c.programme_id, store.reminders.c.school_id, store.reminders.c.phase))
+            ).all()
+        }
         programme_rows = {r.programme_id: r for r in (await session.execute(select(store.programmes))).all()}
     for programme_id, school_id, phase, invited, responded in counts:
         if (programme_id, school_id, phase) in already:
@@ -149,12 +173,28 @@ async def check_reminders(sessions: async_sessionmaker, outbox: Outbox, windows:
             continue
         rate = round(responded / invited, 4)
         async with sessions() as session, session.begin():
-            inserted = await store.insert_ignore(session, store.reminders, [{
-                "programme_id": programme_id, "school_id": school_id, "phase": phase, "response_rate": rate,
-                "closes_at": ws[phase].closes, "sent_at": now}], ["programme_id", "school_id", "phase"])
+            inserted = await store.insert_ignore(
+                session,
+                store.reminders,
+                [
+                    {
+                        "programme_id": programme_id,
+                        "school_id": school_id,
+                        "phase": phase,
+                        "response_rate": rate,
+                        "closes_at": ws[phase].closes,
+                        "sent_at": now,
+                    }
+                ],
+                ["programme_id", "school_id", "phase"],
+            )
             if inserted:
-                await outbox.add(session, ReminderDue(programme_id=programme_id, school_id=school_id, phase=phase,
-                                                      response_rate=rate, closes_at=ws[phase].closes))
+                await outbox.add(
+                    session,
+                    ReminderDue(
+                        programme_id=programme_id, school_id=school_id, phase=phase, response_rate=rate, closes_at=ws[phase].closes
+                    ),
+                )
                 sent.append((programme_id, school_id, phase))
     return sent
 

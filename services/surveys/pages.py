@@ -21,43 +21,57 @@ Lang = Annotated[Literal["nl", "en"], Query()]
 
 TEXT = {
     "nl": {
-        "unknown_token": ("Deze link kennen we niet",
-                          "Controleer of je de hele link hebt overgenomen of scan de QR-code opnieuw. "
-                          "Lukt het niet? Vraag je docent om je link."),
-        "already_responded": ("Je hebt deze vragenlijst al ingevuld",
-                              "Bedankt! Je antwoorden zijn bewaard. Je kunt de vragenlijst maar één keer invullen."),
-        "phase_not_open": ("Deze vragenlijst is nog niet open",
-                           "Je kunt hem invullen vanaf {opens}. Bewaar je link of QR-code tot dan."),
-        "phase_closed": ("Deze vragenlijst is gesloten",
-                         "Hij kon worden ingevuld tot {closes}. Bedankt voor je interesse!"),
-        "consent_required": ("We kunnen je antwoorden nog niet bewaren",
-                             "Omdat je jonger bent dan 16 jaar, moet een ouder of verzorger eerst toestemming geven. "
-                             "Vraag je docent ernaar. Er is niets van jou opgeslagen."),
+        "unknown_token": (
+            "Deze link kennen we niet",
+            "Controleer of je de hele link hebt overgenomen of scan de QR-code opnieuw. Lukt het niet? Vraag je docent om je link.",
+        ),
+        "already_responded": (
+            "Je hebt deze vragenlijst al ingevuld",
+            "Bedankt! Je antwoorden zijn bewaard. Je kunt de vragenlijst maar één keer invullen.",
+        ),
+        "phase_not_open": ("Deze vragenlijst is nog niet open", "Je kunt hem invullen vanaf {opens}. Bewaar je link of QR-code tot dan."),
+        "phase_closed": ("Deze vragenlijst is gesloten", "Hij kon worden ingevuld tot {closes}. Bedankt voor je interesse!"),
+        "consent_required": (
+            "We kunnen je antwoorden nog niet bewaren",
+            "Omdat je jonger bent dan 16 jaar, moet een ouder of verzorger eerst toestemming geven. "
+            "Vraag je docent ernaar. Er is niets van jou opgeslagen.",
+        ),
         "thanks": ("Bedankt!", "Je antwoorden zijn goed ontvangen. Je kunt dit venster nu sluiten."),
-        "teacher_link_invalid": ("Deze docentenlink klopt niet",
-                                 "Gebruik de volledige link uit de e-mail van VHTO, of vraag VHTO om een nieuwe link."),
+        "teacher_link_invalid": (
+            "Deze docentenlink klopt niet",
+            "Gebruik de volledige link uit de e-mail van VHTO, of vraag VHTO om een nieuwe link.",
+        ),
         "invalid": "Nog niet alle antwoorden kloppen. Bekijk de vragen hieronder.",
-        "required": "verplicht", "optional": "mag je leeg laten", "send": "Versturen",
-        "other_language": "English", "problem_title": "Er ging iets mis",
+        "required": "verplicht",
+        "optional": "mag je leeg laten",
+        "send": "Versturen",
+        "other_language": "English",
+        "problem_title": "Er ging iets mis",
     },
     "en": {
-        "unknown_token": ("We do not know this link",
-                          "Check that you copied the whole link or scan the QR code again. Still stuck? "
-                          "Ask your teacher for your link."),
-        "already_responded": ("You have already filled in this questionnaire",
-                              "Thank you! Your answers are saved. The questionnaire can be filled in only once."),
-        "phase_not_open": ("This questionnaire is not open yet",
-                           "You can fill it in from {opens}. Keep your link or QR code until then."),
+        "unknown_token": (
+            "We do not know this link",
+            "Check that you copied the whole link or scan the QR code again. Still stuck? Ask your teacher for your link.",
+        ),
+        "already_responded": (
+            "You have already filled in this questionnaire",
+            "Thank you! Your answers are saved. The questionnaire can be filled in only once.",
+        ),
+        "phase_not_open": ("This questionnaire is not open yet", "You can fill it in from {opens}. Keep your link or QR code until then."),
         "phase_closed": ("This questionnaire has closed", "It could be filled in until {closes}. Thank you!"),
-        "consent_required": ("We cannot save your answers yet",
-                             "Because you are under 16, a parent or guardian must give permission first. "
-                             "Please ask your teacher. Nothing about you has been saved."),
+        "consent_required": (
+            "We cannot save your answers yet",
+            "Because you are under 16, a parent or guardian must give permission first. "
+            "Please ask your teacher. Nothing about you has been saved.",
+        ),
         "thanks": ("Thank you!", "Your answers have been received. You can close this window now."),
-        "teacher_link_invalid": ("This teacher link is not valid",
-                                 "Use the whole link from VHTO's e-mail, or ask VHTO for a new link."),
+        "teacher_link_invalid": ("This teacher link is not valid", "Use the whole link from VHTO's e-mail, or ask VHTO for a new link."),
         "invalid": "Some answers are not right yet. Please look at the questions below.",
-        "required": "required", "optional": "optional", "send": "Send",
-        "other_language": "Nederlands", "problem_title": "Something went wrong",
+        "required": "required",
+        "optional": "optional",
+        "send": "Send",
+        "other_language": "Nederlands",
+        "problem_title": "Something went wrong",
     },
 }
 
@@ -71,14 +85,18 @@ def _message(request: Request, lang: str, code: str, status: int, window=None) -
     title, body = TEXT[lang][code]
     if window is not None:
         body = body.format(opens=_when(window.opens, lang), closes=_when(window.closes, lang))
-    return templates.TemplateResponse(request, "message.html", {
-        "lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": code}, status_code=status)
+    return templates.TemplateResponse(
+        request, "message.html", {"lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": code}, status_code=status
+    )
 
 
 def _form(request: Request, lang: str, survey, values: dict, problems: dict, status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, "survey.html", {
-        "lang": lang, "t": TEXT[lang], "q": survey.questionnaire, "token": survey.token, "values": values,
-        "problems": problems}, status_code=status)
+    return templates.TemplateResponse(
+        request,
+        "survey.html",
+        {"lang": lang, "t": TEXT[lang], "q": survey.questionnaire, "token": survey.token, "values": values, "problems": problems},
+        status_code=status,
+    )
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
@@ -103,18 +121,21 @@ async def survey_submit(request: Request, token: str, ctx: Ctx, lang: Lang = "nl
         problems = {p.item: p.message(lang) for p in exc.problems}
         return _form(request, lang, survey, answers, problems, status=422)
     title, body = TEXT[lang]["thanks"]
-    return templates.TemplateResponse(request, "message.html", {
-        "lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": "thanks"}, status_code=201)
+    return templates.TemplateResponse(
+        request, "message.html", {"lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": "thanks"}, status_code=201
+    )
 
 
 @router.get("/leraar/{programme_id}/{school_id}", response_class=HTMLResponse)
-async def teacher_page(request: Request, programme_id: Id, school_id: Id, ctx: Ctx,
-                       key: Annotated[str | None, Query(max_length=64)] = None, lang: Lang = "nl"):
+async def teacher_page(
+    request: Request, programme_id: Id, school_id: Id, ctx: Ctx, key: Annotated[str | None, Query(max_length=64)] = None, lang: Lang = "nl"
+):
     if not ctx.keys.valid(programme_id, school_id, key):
         return _message(request, lang, "teacher_link_invalid", 403)
     overview = await school_overview(ctx, programme_id, school_id)
-    return templates.TemplateResponse(request, "teacher.html", {
-        "lang": lang, "o": overview, "key": key, "when": lambda iso: _when_iso(iso, lang)})
+    return templates.TemplateResponse(
+        request, "teacher.html", {"lang": lang, "o": overview, "key": key, "when": lambda iso: _when_iso(iso, lang)}
+    )
 
 
 def _when_iso(iso: str | None, lang: str) -> str:

@@ -6,8 +6,23 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table,
-    UniqueConstraint, and_, delete, func, select, update,
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,12 +33,13 @@ metadata = MetaData()
 outbox, inbox = service_tables(metadata)
 
 programmes = Table(
-    "programmes", metadata,
+    "programmes",
+    metadata,
     Column("programme_id", String(64), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("name", String(200), nullable=False),
     Column("event_date", Date, nullable=False),
-    Column("pre_closes", DateTime(timezone=True)),   # override of the default close
+    Column("pre_closes", DateTime(timezone=True)),  # override of the default close
     Column("post_closes", DateTime(timezone=True)),  # override of the default close
     Column("revision", Integer, nullable=False, default=1),
 )
@@ -31,7 +47,8 @@ programmes = Table(
 # A pupil is (group_id, pupil_ref): schools choose the codes, unique within a group only, so two
 # schools' "2b-01" are two pupils, each with her own consent, tokens, answers and erasure.
 pupils = Table(  # read model from registration.group.*: pseudonymous refs, age, consent
-    "pupils", metadata,
+    "pupils",
+    metadata,
     Column("group_id", String(64), primary_key=True),
     Column("pupil_ref", String(64), primary_key=True),
     Column("school_id", String(64), nullable=False),
@@ -41,7 +58,8 @@ pupils = Table(  # read model from registration.group.*: pseudonymous refs, age,
 )
 
 placements = Table(
-    "placements", metadata,
+    "placements",
+    metadata,
     Column("placement_id", String(64), primary_key=True),
     Column("programme_id", String(64), nullable=False),
     Column("group_id", String(64), nullable=False),
@@ -52,7 +70,8 @@ placements = Table(
 )
 
 invitations = Table(  # one pseudonymous token per pupil per phase
-    "invitations", metadata,
+    "invitations",
+    metadata,
     Column("token", String(64), primary_key=True),
     Column("pupil_ref", String(64), nullable=False),
     Column("phase", String(4), nullable=False),
@@ -68,7 +87,8 @@ invitations = Table(  # one pseudonymous token per pupil per phase
 )
 
 responses = Table(
-    "responses", metadata,
+    "responses",
+    metadata,
     Column("response_id", String(64), primary_key=True),
     Column("token", String(64), nullable=False, unique=True),  # one response per token (= per phase)
     Column("pupil_ref", String(64), nullable=False, index=True),
@@ -83,7 +103,8 @@ responses = Table(
 )
 
 questionnaires = Table(  # admin-defined questionnaires per programme; the shipped ones are files
-    "questionnaires", metadata,
+    "questionnaires",
+    metadata,
     Column("programme_id", String(64), primary_key=True),
     Column("phase", String(4), primary_key=True),
     Column("version", Integer, primary_key=True),
@@ -92,7 +113,8 @@ questionnaires = Table(  # admin-defined questionnaires per programme; the shipp
 )
 
 reminders = Table(  # one reminder per school, programme and phase
-    "reminders", metadata,
+    "reminders",
+    metadata,
     Column("programme_id", String(64), primary_key=True),
     Column("school_id", String(64), primary_key=True),
     Column("phase", String(4), primary_key=True),
@@ -102,7 +124,8 @@ reminders = Table(  # one reminder per school, programme and phase
 )
 
 results = Table(  # the latest computed results per programme (what the API shows)
-    "results", metadata,
+    "results",
+    metadata,
     Column("programme_id", String(64), primary_key=True),
     Column("fingerprint", String(200), nullable=False),
     Column("figures", JSON, nullable=False),
@@ -134,8 +157,11 @@ def _insert(session: AsyncSession):
 async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> None:
     statement = _insert(session)(table).values(**values)
     changes = {k: v for k, v in values.items() if k not in keys}
-    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes)
-                          if changes else statement.on_conflict_do_nothing(index_elements=keys))
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
 
 
 async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
@@ -161,14 +187,24 @@ async def group_pupil_refs(session: AsyncSession, group_id: str) -> list[str]:
 
 
 def _invitation_query():
-    latest = (select(func.max(questionnaires.c.version))
-              .where(questionnaires.c.programme_id == invitations.c.programme_id,
-                     questionnaires.c.phase == invitations.c.phase)
-              .scalar_subquery().label("questionnaire_version"))
+    latest = (
+        select(func.max(questionnaires.c.version))
+        .where(questionnaires.c.programme_id == invitations.c.programme_id, questionnaires.c.phase == invitations.c.phase)
+        .scalar_subquery()
+        .label("questionnaire_version")
+    )
     return (
-        select(invitations, pupils.c.age, pupils.c.parental_consent, programmes.c.kind,
-               programmes.c.event_date, programmes.c.pre_closes, programmes.c.post_closes,
-               responses.c.response_id, latest)
+        select(
+            invitations,
+            pupils.c.age,
+            pupils.c.parental_consent,
+            programmes.c.kind,
+            programmes.c.event_date,
+            programmes.c.pre_closes,
+            programmes.c.post_closes,
+            responses.c.response_id,
+            latest,
+        )
         .outerjoin(pupils, and_(pupils.c.group_id == invitations.c.group_id, pupils.c.pupil_ref == invitations.c.pupil_ref))
         .outerjoin(programmes, programmes.c.programme_id == invitations.c.programme_id)
         .outerjoin(responses, responses.c.token == invitations.c.token)
@@ -188,32 +224,39 @@ async def invitations_for_responses(session, tokens: list[str]) -> dict[str, Any
 
 async def questionnaire_definition(session: AsyncSession, programme_id: str, phase: str, version: int) -> dict:
     query = select(questionnaires.c.definition).where(
-        questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase,
-        questionnaires.c.version == version)
+        questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase, questionnaires.c.version == version
+    )
     return (await session.execute(query)).scalar_one()
 
 
 async def latest_questionnaire_version(session: AsyncSession, programme_id: str, phase: str) -> int:
-    query = select(func.max(questionnaires.c.version)).where(
-        questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase)
+    query = select(func.max(questionnaires.c.version)).where(questionnaires.c.programme_id == programme_id, questionnaires.c.phase == phase)
     return (await session.execute(query)).scalar_one_or_none() or 0
 
 
 async def school_invitations(session: AsyncSession, programme_id: str, school_id: str):
-    query = (select(invitations, responses.c.response_id)
-             .outerjoin(responses, responses.c.token == invitations.c.token)
-             .where(invitations.c.programme_id == programme_id, invitations.c.school_id == school_id)
-             .order_by(invitations.c.group_id, invitations.c.pupil_ref, invitations.c.phase))
+    query = (
+        select(invitations, responses.c.response_id)
+        .outerjoin(responses, responses.c.token == invitations.c.token)
+        .where(invitations.c.programme_id == programme_id, invitations.c.school_id == school_id)
+        .order_by(invitations.c.group_id, invitations.c.pupil_ref, invitations.c.phase)
+    )
     return (await session.execute(query)).all()
 
 
 async def counts_per_school(session: AsyncSession):
     """(programme, school, phase, invited, responded) for every school with invitations."""
-    query = (select(invitations.c.programme_id, invitations.c.school_id, invitations.c.phase,
-                    func.count(invitations.c.token).label("invited"),
-                    func.count(responses.c.response_id).label("responded"))
-             .outerjoin(responses, responses.c.token == invitations.c.token)
-             .group_by(invitations.c.programme_id, invitations.c.school_id, invitations.c.phase))
+    query = (
+        select(
+            invitations.c.programme_id,
+            invitations.c.school_id,
+            invitations.c.phase,
+            func.count(invitations.c.token).label("invited"),
+            func.count(responses.c.response_id).label("responded"),
+        )
+        .outerjoin(responses, responses.c.token == invitations.c.token)
+        .group_by(invitations.c.programme_id, invitations.c.school_id, invitations.c.phase)
+    )
     return (await session.execute(query)).all()
 
 
@@ -228,29 +271,46 @@ async def cancel_placement(session: AsyncSession, placement_id: str) -> None:
     """Unused tokens of a cancelled placement stop working; responses already given stay."""
     await session.execute(update(placements).where(placements.c.placement_id == placement_id).values(cancelled=True))
     used = select(responses.c.token)
-    await session.execute(delete(invitations).where(invitations.c.placement_id == placement_id,
-                                                    invitations.c.token.not_in(used)))
+    await session.execute(delete(invitations).where(invitations.c.placement_id == placement_id, invitations.c.token.not_in(used)))
 
 
 async def fingerprints(session: AsyncSession) -> dict[str, str]:
     """Per programme, a cheap summary that changes whenever its results could change."""
-    invited = (await session.execute(select(invitations.c.programme_id, func.count())
-                                     .group_by(invitations.c.programme_id))).all()
-    answered = {row[0]: (row[1], row[2]) for row in (await session.execute(
-        select(responses.c.programme_id, func.count(), func.max(responses.c.recorded_at))
-        .group_by(responses.c.programme_id))).all()}
-    return {programme_id: "{}|{}|{}".format(n, *answered.get(programme_id, (0, None)))
-            for programme_id, n in invited}
+    invited = (await session.execute(select(invitations.c.programme_id, func.count()).group_by(invitations.c.programme_id))).all()
+    answered = {
+        row[0]: (row[1], row[2])
+        for row in (
+            await session.execute(
+                select(responses.c.programme_id, func.count(), func.max(responses.c.recorded_at)).group_by(responses.c.programme_id)
+            )
+        ).all()
+    }
+    return {programme_id: "{}|{}|{}".format(n, *answered.get(programme_id, (0, None))) for programme_id, n in invited}
 
 
 async def programme_rows(session: AsyncSession, programme_id: str):
     """Invitations and responses of a programme, each pupil as "group/code" (codes repeat across groups)."""
-    inv = (await session.execute(select((invitations.c.group_id + "/" + invitations.c.pupil_ref).label("pupil"),
-                                        invitations.c.phase, invitations.c.school_id, invitations.c.activity_id)
-                                 .where(invitations.c.programme_id == programme_id))).all()
-    res = (await session.execute(select((responses.c.group_id + "/" + responses.c.pupil_ref).label("pupil"),
-                                        responses.c.phase, responses.c.school_id, responses.c.activity_id, responses.c.answers)
-                                 .where(responses.c.programme_id == programme_id))).all()
+    inv = (
+        await session.execute(
+            select(
+                (invitations.c.group_id + "/" + invitations.c.pupil_ref).label("pupil"),
+                invitations.c.phase,
+                invitations.c.school_id,
+                invitations.c.activity_id,
+            ).where(invitations.c.programme_id == programme_id)
+        )
+    ).all()
+    res = (
+        await session.execute(
+            select(
+                (responses.c.group_id + "/" + responses.c.pupil_ref).label("pupil"),
+                responses.c.phase,
+                responses.c.school_id,
+                responses.c.activity_id,
+                responses.c.answers,
+            ).where(responses.c.programme_id == programme_id)
+        )
+    ).all()
     return inv, res
 
 

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-
 from . import catalogue, store
 from .domain.questionnaire import Questionnaire, parse_questionnaire, validate_answers
 from .domain.rules import Window, WindowPolicy, may_store_response
-from .refusals import SurveyRefused
+from .errors import SurveyRefused
 from .writer import Decide, ResponseWriter
 
 _parsed: dict[str, Questionnaire] = {}
@@ -34,8 +33,9 @@ class OpenSurvey:
     window: Window
 
 
-async def questionnaire_for(session: AsyncSession | AsyncConnection, programme_id: str, kind: str | None, phase: str,
-                            version: int | None = -1) -> Questionnaire:
+async def questionnaire_for(
+    session: AsyncSession | AsyncConnection, programme_id: str, kind: str | None, phase: str, version: int | None = -1
+) -> Questionnaire:
     """The programme's newest admin-defined questionnaire, else the shipped one of its kind.
 
     `version` is the newest admin-defined version when the caller already knows it (None: there is
@@ -64,8 +64,7 @@ def window_of(row: Any, policy: WindowPolicy) -> Window:
     return policy.post(event_date, store.aware(row.post_closes))
 
 
-async def check(session: AsyncSession | AsyncConnection, row: Any, token: str, policy: WindowPolicy,
-                now: datetime) -> OpenSurvey:
+async def check(session: AsyncSession | AsyncConnection, row: Any, token: str, policy: WindowPolicy, now: datetime) -> OpenSurvey:
     """Every rule before a survey may be shown or answered; raise SurveyRefused if one fails."""
     if row is None:
         raise SurveyRefused(404, "unknown_token")

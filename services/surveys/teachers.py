@@ -32,8 +32,7 @@ async def school_overview(ctx: SurveysContext, programme_id: str, school_id: str
         if key not in pupils:
             pupils[key] = {"pupil_ref": row.pupil_ref, "activity_id": row.activity_id}
             groups[row.group_id].append(pupils[key])
-        pupils[key][row.phase] = {"token": row.token, "url": ctx.survey_url(row.token),
-                                  "responded": row.response_id is not None}
+        pupils[key][row.phase] = {"token": row.token, "url": ctx.survey_url(row.token), "responded": row.response_id is not None}
         counts[row.phase]["invited"] += 1
         counts[row.phase]["responded"] += row.response_id is not None
     phases = {}
@@ -41,12 +40,17 @@ async def school_overview(ctx: SurveysContext, programme_id: str, school_id: str
         window = windows[phase] if windows else None
         rate = c["responded"] / c["invited"] if c["invited"] else None
         phases[phase] = {
-            **c, "rate": round(rate, 4) if rate is not None else None,
+            **c,
+            "rate": round(rate, 4) if rate is not None else None,
             "state": window.state(now) if window else "unknown",
             "opens": window.opens.isoformat() if window and window.opens.year > 1 else None,
             "closes": window.closes.isoformat() if window else None,
             "reminder": bool(window) and ctx.reminders.due(window, now, c["responded"], c["invited"]),
         }
-    return {"programme_id": programme_id, "school_id": school_id,
-            "programme_name": programme.name if programme else programme_id,
-            "phases": phases, "groups": [{"group_id": g, "pupils": p} for g, p in sorted(groups.items())]}
+    return {
+        "programme_id": programme_id,
+        "school_id": school_id,
+        "programme_name": programme.name if programme else programme_id,
+        "phases": phases,
+        "groups": [{"group_id": g, "pupils": p} for g, p in sorted(groups.items())],
+    }

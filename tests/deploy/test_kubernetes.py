@@ -35,8 +35,7 @@ def kubectl_with_kustomize() -> str | None:
 
 
 def validate(*files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([validator(), "--strict", "--quiet", *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([validator(), "--strict", "--quiet", *map(str, files)], capture_output=True, text=True, timeout=120)
 
 
 def base_resources() -> list[Path]:
@@ -78,9 +77,11 @@ KUBECTL = kubectl_with_kustomize()
 
 
 @needs_validator
-@pytest.mark.skipif(KUBECTL is None,
-                    reason="kubectl with kustomize v5 not on this machine (Debian's kubernetes-client 1.20 is too old); "
-                           "the base manifests are still validated one by one")
+@pytest.mark.skipif(
+    KUBECTL is None,
+    reason="kubectl with kustomize v5 not on this machine (Debian's kubernetes-client 1.20 is too old); "
+    "the base manifests are still validated one by one",
+)
 def test_production_overlay_renders_with_kustomize_and_validates_strictly(tmp_path):
     copy = tmp_path / "k8s"
     shutil.copytree(K8S, copy)
@@ -140,15 +141,19 @@ def test_nats_runs_three_nodes_with_the_tested_config_and_every_password():
     nats = of_kind("StatefulSet")["nats"]
     assert nats["spec"]["replicas"] == 3
     for name in ("accounts.conf", "cluster.conf"):
-        assert (BASE / "nats" / name).read_text() == (ROOT / "deploy" / "nats" / name).read_text(), \
+        assert (BASE / "nats" / name).read_text() == (ROOT / "deploy" / "nats" / name).read_text(), (
             f"deploy/k8s/base/nats/{name} must be a copy of deploy/nats/{name}"
+        )
     server = containers(nats)[0]
     env_names = {e["name"] for e in server["env"]}
     accounts = (ROOT / "deploy" / "nats" / "accounts.conf").read_text()
     assert set(re.findall(r"\$(NATS_[A-Z_]+_PASSWORD)", accounts)) <= env_names
     keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in server["env"] if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]}
-    example = {line.split("=", 1)[0] for line in (OVERLAY / "secrets-nats.env.example").read_text().splitlines()
-               if "=" in line and not line.startswith("#")}
+    example = {
+        line.split("=", 1)[0]
+        for line in (OVERLAY / "secrets-nats.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert keys == example
 
 

@@ -16,8 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 GRAFANA = ROOT / "deploy" / "grafana"
 PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool not installed: `apt-get install prometheus` (scripts/test does it)")
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed: `apt-get install prometheus` (scripts/test does it)")
 
 
 def promtool(*args: str, cwd: Path = PROMETHEUS) -> subprocess.CompletedProcess:
@@ -88,16 +87,20 @@ def test_alerts_and_dashboards_use_only_metrics_the_code_defines():
 def test_the_alerts_the_issue_asks_for_exist():
     rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
     names = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
-    assert {"GirlsdayOutboxBacklogGrowing", "GirlsdayConsumerLag", "GirlsdayDeadLetters",
-            "GirlsdayHighErrorRate", "GirlsdayServiceDown"} <= names
+    assert {
+        "GirlsdayOutboxBacklogGrowing",
+        "GirlsdayConsumerLag",
+        "GirlsdayDeadLetters",
+        "GirlsdayHighErrorRate",
+        "GirlsdayServiceDown",
+    } <= names
 
 
 @needs_promtool
 def test_every_dashboard_query_is_valid_promql(tmp_path):
     # promtool parses PromQL in rule files; Grafana's variables are replaced by plain values first.
     exprs = [e.replace("$__range", "1h").replace("$service", ".*") for e in dashboard_expressions()]
-    rules = {"groups": [{"name": "dashboards", "rules": [
-        {"record": f"dashboard:query{i}", "expr": expr} for i, expr in enumerate(exprs)]}]}
+    rules = {"groups": [{"name": "dashboards", "rules": [{"record": f"dashboard:query{i}", "expr": expr} for i, expr in enumerate(exprs)]}]}
     (tmp_path / "queries.yml").write_text(yaml.safe_dump(rules))
     result = promtool("check", "rules", "queries.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

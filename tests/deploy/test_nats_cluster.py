@@ -3,7 +3,6 @@ job declares every stream with 3 replicas, and acknowledged events survive the l
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,7 +17,6 @@ from tests.helpers import eventually, free_port
 STREAMS_JOB = natsproc.ROOT / "deploy" / "k8s" / "base" / "streams-job.yaml"
 
 
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     ports = [free_port() for _ in range(3)]
@@ -28,10 +26,14 @@ def cluster(tmp_path_factory):
         for index, port in enumerate(ports):
             workdir = tmp_path_factory.mktemp(f"nats-{index}")
             env = {**natsproc.server_environment(), "NATS_SERVER_NAME": f"nats-{index}"}
-            nodes.append(natsproc.start(
-                natsproc.NATS_DIR / "cluster.conf", workdir, env=env,
-                extra_args=["--cluster", f"nats://127.0.0.1:{port}", "--routes", routes,
-                            "-P", str(workdir / "nats.pid")]))
+            nodes.append(
+                natsproc.start(
+                    natsproc.NATS_DIR / "cluster.conf",
+                    workdir,
+                    env=env,
+                    extra_args=["--cluster", f"nats://127.0.0.1:{port}", "--routes", routes, "-P", str(workdir / "nats.pid")],
+                )
+            )
         yield nodes
     finally:
         for node in nodes:
@@ -50,8 +52,9 @@ def run_streams_job(nodes) -> subprocess.CompletedProcess:
     assert command[0] == "girlsday"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
     env["GIRLSDAY_NATS_URL"] = ",".join(url("streams", node) for node in nodes)
-    return subprocess.run([sys.executable, "-m", "shared.cli", *command[1:]], env=env, cwd=natsproc.ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *command[1:]], env=env, cwd=natsproc.ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 async def test_streams_job_declares_every_stream_with_three_replicas_and_events_survive_a_node(cluster):
@@ -82,10 +85,9 @@ async def test_streams_job_declares_every_stream_with_three_replicas_and_events_
 
         async def accepted_after_failover():
             try:
-                ack = await rjs.publish("registration.test.after", b"{}", stream="REGISTRATION",
-                                        headers={"Nats-Msg-Id": "after-failover"})
+                ack = await rjs.publish("registration.test.after", b"{}", stream="REGISTRATION", headers={"Nats-Msg-Id": "after-failover"})
                 return ack.seq
-            except (asyncio.TimeoutError, nats.errors.Error):
+            except (TimeoutError, nats.errors.Error):
                 return None
 
         await eventually(accepted_after_failover, timeout=30, interval=0.5)

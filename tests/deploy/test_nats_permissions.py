@@ -48,8 +48,9 @@ async def connect(server, user: str, **options) -> Session:
     async def on_error(error):
         errors.append(str(error))
 
-    nc = await nats.connect(server.client_url, user=user, password=natsproc.password_of(user),
-                            error_cb=on_error, allow_reconnect=False, **options)
+    nc = await nats.connect(
+        server.client_url, user=user, password=natsproc.password_of(user), error_cb=on_error, allow_reconnect=False, **options
+    )
     return Session(nc, errors)
 
 
@@ -101,8 +102,9 @@ async def test_nobody_but_ops_can_delete_a_stream(as_user, streams, user):
 @pytest.mark.parametrize("service", SERVICES)
 async def test_each_service_publishes_its_own_events_with_a_jetstream_ack(as_user, streams, service):
     session = await as_user(service)
-    ack = await session.js.publish(f"{service}.test.happened", b"{}", stream=OWN_STREAM[service],
-                                   headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    ack = await session.js.publish(
+        f"{service}.test.happened", b"{}", stream=OWN_STREAM[service], headers={"Nats-Msg-Id": str(uuid.uuid4())}
+    )
     assert ack.stream == OWN_STREAM[service] and ack.seq >= 1
     dead = await session.js.publish(f"deadletter.{service}.some-consumer", b"{}", stream="DEAD_LETTER")
     assert dead.stream == "DEAD_LETTER"
@@ -120,8 +122,7 @@ async def test_a_service_cannot_publish_another_services_subjects(as_user, strea
     session = await as_user(service)
     others = [s for s in SERVICES if s != service]
     before = {s: await message_count(as_user, OWN_STREAM[s]) for s in others}
-    forged = [session.js.publish(f"{other}.forged.event", b"{}", stream=OWN_STREAM[other], timeout=DENIED)
-              for other in others]
+    forged = [session.js.publish(f"{other}.forged.event", b"{}", stream=OWN_STREAM[other], timeout=DENIED) for other in others]
     results = await asyncio.gather(*forged, return_exceptions=True)
     assert all(isinstance(r, asyncio.TimeoutError) for r in results)
     for other in others:
@@ -136,8 +137,7 @@ async def test_only_the_init_job_declares_streams(as_user, streams, service):
     session = await as_user(service)
     config = next(c for c in Topology().stream_configs() if c.name == OWN_STREAM[service])
     with pytest.raises(asyncio.TimeoutError):
-        await session.nc.request(f"$JS.API.STREAM.UPDATE.{config.name}",
-                                 json.dumps(config.as_dict()).encode(), timeout=DENIED)
+        await session.nc.request(f"$JS.API.STREAM.UPDATE.{config.name}", json.dumps(config.as_dict()).encode(), timeout=DENIED)
     assert session.violations()
 
 
@@ -148,8 +148,8 @@ async def test_each_service_pulls_and_acks_from_the_streams_it_reads(as_user, st
     session = await as_user(service)
     durable = f"{service}-permtest-{uuid.uuid4().hex[:6]}"
     subscription = await session.js.pull_subscribe(
-        f"{stream.lower()}.>", durable=durable, stream=stream,
-        config=ConsumerConfig(deliver_policy="last"))
+        f"{stream.lower()}.>", durable=durable, stream=stream, config=ConsumerConfig(deliver_policy="last")
+    )
     [message] = await subscription.fetch(1, timeout=2)
     await message.ack_sync(timeout=2)
     info = await session.js.consumer_info(stream, durable)
@@ -157,15 +157,17 @@ async def test_each_service_pulls_and_acks_from_the_streams_it_reads(as_user, st
     assert session.violations() == []
 
 
-@pytest.mark.parametrize(("service", "stream"), [
-    (s, st) for s in SERVICES for st in ("REGISTRATION", "MATCHING", "SURVEYS", "REPORTING")
-    if st not in READS[s]
-])
+@pytest.mark.parametrize(
+    ("service", "stream"), [(s, st) for s in SERVICES for st in ("REGISTRATION", "MATCHING", "SURVEYS", "REPORTING") if st not in READS[s]]
+)
 async def test_a_service_cannot_consume_a_stream_it_does_not_read(as_user, streams, service, stream):
     session = await as_user(service)
     with pytest.raises(asyncio.TimeoutError):
-        await session.js.add_consumer(stream, ConsumerConfig(name=f"{service}-sneaky", durable_name=f"{service}-sneaky",
-                                                             filter_subject=f"{stream.lower()}.>"), timeout=DENIED)
+        await session.js.add_consumer(
+            stream,
+            ConsumerConfig(name=f"{service}-sneaky", durable_name=f"{service}-sneaky", filter_subject=f"{stream.lower()}.>"),
+            timeout=DENIED,
+        )
     await session.nc.subscribe(f"{stream.lower()}.>")
     await settle(session)
     assert len(session.violations()) == 2
@@ -190,8 +192,11 @@ async def test_partner_cannot_subscribe_to_registration_events(as_user, streams)
     await settle(session)
     assert len(session.violations()) == 2
     with pytest.raises(asyncio.TimeoutError):
-        await session.js.add_consumer("REGISTRATION", ConsumerConfig(
-            name="partner-demo", durable_name="partner-demo", filter_subject="registration.>"), timeout=DENIED)
+        await session.js.add_consumer(
+            "REGISTRATION",
+            ConsumerConfig(name="partner-demo", durable_name="partner-demo", filter_subject="registration.>"),
+            timeout=DENIED,
+        )
     await settle(session)
     assert len(session.violations()) == 3
 
@@ -201,8 +206,7 @@ async def test_partner_consumes_public_reporting_events_with_its_own_durable(as_
     await reporting.js.publish("reporting.internal.projection.rebuilt", b"private", stream="REPORTING")
     await reporting.js.publish("reporting.public.gd2027.kpi.updated", b'{"placed": 1200}', stream="REPORTING")
     session = await partner(as_user)
-    subscription = await session.js.pull_subscribe(
-        "reporting.public.>", durable="partner-demo", stream="REPORTING")
+    subscription = await session.js.pull_subscribe("reporting.public.>", durable="partner-demo", stream="REPORTING")
     messages = await subscription.fetch(10, timeout=1)
     assert messages and all(m.subject.startswith("reporting.public.") for m in messages)
     for message in messages:
@@ -213,8 +217,9 @@ async def test_partner_consumes_public_reporting_events_with_its_own_durable(as_
 async def test_partner_cannot_widen_its_filter_to_private_reporting_subjects(as_user, streams):
     session = await partner(as_user)
     with pytest.raises(asyncio.TimeoutError):
-        await session.js.add_consumer("REPORTING", ConsumerConfig(
-            name="partner-demo", durable_name="partner-demo", filter_subject="reporting.>"), timeout=DENIED)
+        await session.js.add_consumer(
+            "REPORTING", ConsumerConfig(name="partner-demo", durable_name="partner-demo", filter_subject="reporting.>"), timeout=DENIED
+        )
     assert session.violations()
 
 
@@ -223,8 +228,7 @@ async def test_partner_cannot_pull_from_a_service_consumer_or_read_other_inboxes
     await reporting.js.pull_subscribe("registration.>", durable="reporting-projections-test", stream="REGISTRATION")
     session = await partner(as_user)
     with pytest.raises(asyncio.TimeoutError):
-        await session.nc.request("$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.reporting-projections-test",
-                                 b'{"batch": 1}', timeout=DENIED)
+        await session.nc.request("$JS.API.CONSUMER.MSG.NEXT.REGISTRATION.reporting-projections-test", b'{"batch": 1}', timeout=DENIED)
     await session.nc.subscribe("_INBOX.>")
     await settle(session)
     assert len(session.violations()) >= 2
@@ -232,8 +236,9 @@ async def test_partner_cannot_pull_from_a_service_consumer_or_read_other_inboxes
 
 async def test_a_wrong_password_is_refused(server):
     with pytest.raises(Exception, match="[Aa]uthorization"):
-        await nats.connect(server.client_url, user="matching", password="guess",
-                           allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)
+        await nats.connect(
+            server.client_url, user="matching", password="guess", allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2
+        )
 
 
 async def test_stream_not_found_is_reported_to_services_reading_it(as_user, streams):

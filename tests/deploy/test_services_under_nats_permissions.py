@@ -36,8 +36,13 @@ async def production_like(permissioned_nats, new_database_url, tmp_path):
     def settings_of(service: str) -> Settings:
         return Settings(
             nats_url=f"nats://{service}:{natsproc.password_of(service)}@{permissioned_nats}",
-            namespace="", declare_streams=False, data_dir=tmp_path / "var",
-            admin_token="test-admin-token", max_deliver=3, _env_file=None, **urls,
+            namespace="",
+            declare_streams=False,
+            data_dir=tmp_path / "var",
+            admin_token="test-admin-token",
+            max_deliver=3,
+            _env_file=None,
+            **urls,
         )
 
     @contextlib.asynccontextmanager
@@ -50,27 +55,33 @@ async def production_like(permissioned_nats, new_database_url, tmp_path):
 
 
 async def test_every_service_runs_under_its_own_nats_user_and_an_event_reaches_every_consumer(production_like, permissioned_nats, tmp_path):
-    async with (production_like("registration") as (client, registration), production_like("matching") as (c2, _),
-                production_like("surveys") as (c3, _), production_like("reporting") as (c4, _)):
+    async with (
+        production_like("registration") as (client, registration),
+        production_like("matching") as (c2, _),
+        production_like("surveys") as (c3, _),
+        production_like("reporting") as (c4, _),
+    ):
         for http in (client, c2, c3, c4):
             health = await http.get("/healthz")
             assert health.status_code == 200 and health.json()["checks"] == {"database": "ok", "nats": "ok"}
         # through registration's own outbox and relay, as a route would do it
-        school = SchoolRegistered(school_id=str(uuid.uuid4()), brin="12AB", name="Het Baken", level="vo",
-                                  postcode="3511 AB")
+        school = SchoolRegistered(school_id=str(uuid.uuid4()), brin="12AB", name="Het Baken", level="vo", postcode="3511 AB")
         async with registration.sessions() as session, session.begin():
             await registration.outbox.add(session, school, subject=f"school/{school.school_id}")
 
         ops = await nats.connect(f"nats://ops:{natsproc.password_of('ops')}@{permissioned_nats}")
         jsm = ops.jetstream()
         try:
+
             async def all_consumed():
                 stream = await jsm.stream_info("REGISTRATION")
                 consumers = await jsm.consumers_info("REGISTRATION")
                 owners = {c.name.split("-")[0] for c in consumers}
-                return (stream.state.messages >= 1 and owners == {"matching", "surveys", "reporting"}
-                        and all(c.num_pending == 0 and c.num_ack_pending == 0 and c.ack_floor.stream_seq >= 1
-                                for c in consumers))
+                return (
+                    stream.state.messages >= 1
+                    and owners == {"matching", "surveys", "reporting"}
+                    and all(c.num_pending == 0 and c.num_ack_pending == 0 and c.ack_floor.stream_seq >= 1 for c in consumers)
+                )
 
             await eventually(all_consumed)
             assert (await jsm.stream_info("DEAD_LETTER")).state.messages == 0

@@ -63,8 +63,10 @@ async def test_the_dashboard_draws_every_chart_in_dutch_and_english(settings, js
         async def projected():
             async with httpx.AsyncClient() as client:
                 response = await client.get(f"{base}/api/programmes/{P}/summary")
-                return response.status_code == 200 and response.json()["surveys"]["effects"] and \
-                    response.json()["totals"] == EXPECTED_TOTALS
+                return (
+                    response.status_code == 200 and response.json()["surveys"]["effects"] and response.json()["totals"] == EXPECTED_TOTALS
+                )
+
         await eventually(projected, timeout=20)
 
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

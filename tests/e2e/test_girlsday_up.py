@@ -15,7 +15,6 @@ from shared.settings import SERVICES
 from tests.helpers import free_port
 
 
-
 def processes_mentioning(text: str) -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if text in line and "ps -eo" not in line]
@@ -93,4 +92,6 @@ def test_a_service_started_on_its_own_with_its_port_in_use_says_so_in_one_line(t
         env.update(GIRLSDAY_MATCHING_PORT=str(port), GIRLSDAY_DATA_DIR=str(tmp_path))
         result = subprocess.run([sys.executable, "-m", "services.matching"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"girlsday-matching: cannot listen on 127.0.0.1:{port} (Address already in use); set GIRLSDAY_MATCHING_PORT"]
+    assert result.stderr.strip().splitlines() == [
+        f"girlsday-matching: cannot listen on 127.0.0.1:{port} (Address already in use); set GIRLSDAY_MATCHING_PORT"
+    ]

@@ -25,7 +25,6 @@ pytestmark = [
 ]
 
 
-
 @contextlib.asynccontextmanager
 async def serving(app):
     import uvicorn
@@ -42,13 +41,21 @@ async def serving(app):
 
 
 @pytest.fixture
-async def site(settings, js):
+async def site(settings, js):  # noqa: F811 - the imported fixture, used by name
     async with serving(build_app(settings)) as base:
         async with httpx.AsyncClient(base_url=base) as http:
             now = datetime.now(UTC)
-            r = await http.post("/api/programmes", headers=ADMIN, json={
-                "kind": "girls_day", "name": "Girls' Day 2027", "event_date": (now + timedelta(days=40)).date().isoformat(),
-                "opens_at": (now - timedelta(days=1)).isoformat(), "closes_at": (now + timedelta(days=30)).isoformat()})
+            r = await http.post(
+                "/api/programmes",
+                headers=ADMIN,
+                json={
+                    "kind": "girls_day",
+                    "name": "Girls' Day 2027",
+                    "event_date": (now + timedelta(days=40)).date().isoformat(),
+                    "opens_at": (now - timedelta(days=1)).isoformat(),
+                    "closes_at": (now + timedelta(days=30)).isoformat(),
+                },
+            )
             await http.post(f"/api/programmes/{r.json()['id']}/open", headers=ADMIN)
         yield base
 
@@ -134,8 +141,16 @@ async def test_a_company_registers_in_english_and_adds_an_activity(site, browser
 
 async def test_an_account_logs_in_with_its_code_and_a_wrong_code_is_explained(site, browser):
     async with httpx.AsyncClient(base_url=site) as http:
-        r = await http.post("/api/schools", json={"brin": "34CD", "name": "De Regenboog", "level": "po", "postcode": "9711 AB",
-                                                  "contact": {"name": "Juf Dien", "email": "dien@regenboog.nl"}})
+        r = await http.post(
+            "/api/schools",
+            json={
+                "brin": "34CD",
+                "name": "De Regenboog",
+                "level": "po",
+                "postcode": "9711 AB",
+                "contact": {"name": "Juf Dien", "email": "dien@regenboog.nl"},
+            },
+        )
         secret = r.json()["account_secret"]
     page = await browser.new_page()
     await page.goto(f"{site}/login")

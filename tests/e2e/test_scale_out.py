@@ -62,7 +62,7 @@ def handled(port: int) -> dict[str, float]:
     """Events this replica handled, by outcome, from its own /metrics."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     totals: dict[str, float] = {}
-    for match in re.finditer(r'^girlsday_events_consumed_total\{([^}]*)\} ([0-9.e+]+)$', text, re.M):
+    for match in re.finditer(r"^girlsday_events_consumed_total\{([^}]*)\} ([0-9.e+]+)$", text, re.M):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
         if labels["consumer"].endswith("-registration"):
             totals[labels["outcome"]] = totals.get(labels["outcome"], 0) + float(match.group(2))
@@ -86,8 +86,11 @@ async def test_two_replicas_of_every_consuming_service_share_the_work_and_handle
         async def trickle(n: int) -> None:  # a steady trickle, as registrations arrive: each replica has a pull waiting
             for _ in range(n):
                 i = len(events)
-                events.append(SchoolRegistered(school_id=str(uuid.uuid4()), brin=f"{i % 100:02d}AB", name=f"School {i}",
-                                               level="vo", postcode="3511 AB"))
+                events.append(
+                    SchoolRegistered(
+                        school_id=str(uuid.uuid4()), brin=f"{i % 100:02d}AB", name=f"School {i}", level="vo", postcode="3511 AB"
+                    )
+                )
                 await publish(js, topology, events[-1])
                 await asyncio.sleep(0.01)
 
@@ -99,6 +102,7 @@ async def test_two_replicas_of_every_consuming_service_share_the_work_and_handle
             await trickle(20)
 
         for service, pairs in replicas.items():
+
             async def all_handled(pairs=pairs):
                 return sum(sum(handled(port).values()) for port, _ in pairs) >= len(events)
 

@@ -24,7 +24,6 @@ pytestmark = [
 ]
 
 
-
 @contextlib.asynccontextmanager
 async def serving(app, port: int):
     import uvicorn
@@ -61,6 +60,7 @@ async def test_a_pupil_answers_her_survey_on_a_phone_in_dutch(settings, js, topo
                 if len(pupils) < 10:
                     return False
                 return (await http.get(f"/api/v1/surveys/{pupils[0]['pre']['token']}")).status_code == 200
+
             await eventually(ready)
 
         async with async_playwright() as pw:
@@ -71,8 +71,9 @@ async def test_a_pupil_answers_her_survey_on_a_phone_in_dutch(settings, js, topo
                 await page.goto(teacher_url)
                 assert await page.locator("h1").inner_text() == "Vragenlijsten voor je leerlingen – Girls' Day 2027"
                 await page.wait_for_function(  # the QR code is a real, decoded image (not a broken link)
-                        "() => { const img = document.querySelector('.slip img'); return img && img.complete && img.naturalWidth > 0 }",
-                        timeout=20_000)
+                    "() => { const img = document.querySelector('.slip img'); return img && img.complete && img.naturalWidth > 0 }",
+                    timeout=20_000,
+                )
                 await page.locator("a.survey-link[data-phase=pre]").first.click()
 
                 await page.wait_for_selector("form")
@@ -80,8 +81,11 @@ async def test_a_pupil_answers_her_survey_on_a_phone_in_dutch(settings, js, topo
                 no_sideways_scroll = "document.documentElement.scrollWidth <= window.innerWidth"
                 assert await page.evaluate(no_sideways_scroll)
                 # answer everything except one question, with the labels a pupil sees
-                for question in ("Ik ben goed in technische dingen.", "Ik vind techniek interessant.",
-                                 "Ik wil meer weten over beroepen in de techniek."):
+                for question in (
+                    "Ik ben goed in technische dingen.",
+                    "Ik vind techniek interessant.",
+                    "Ik wil meer weten over beroepen in de techniek.",
+                ):
                     await page.get_by_role("group", name=question).get_by_label("Mee eens", exact=True).check()
                 await page.get_by_role("group", name="Denk je erover").get_by_label("Misschien").check()
                 await page.get_by_role("button", name="Versturen").click()
@@ -91,8 +95,9 @@ async def test_a_pupil_answers_her_survey_on_a_phone_in_dutch(settings, js, topo
                 assert "Nog niet alle antwoorden kloppen" in await alert.inner_text()
                 missing = page.get_by_role("group", name="Als ik mijn best doe")
                 assert "Deze vraag moet je nog beantwoorden." in await missing.inner_text()
-                assert await page.get_by_role("group", name="Ik vind techniek interessant.").get_by_label(
-                    "Mee eens", exact=True).is_checked()  # earlier answers are kept
+                assert (
+                    await page.get_by_role("group", name="Ik vind techniek interessant.").get_by_label("Mee eens", exact=True).is_checked()
+                )  # earlier answers are kept
                 await missing.get_by_label("Helemaal mee eens").check()
                 await page.get_by_role("button", name="Versturen").click()
 

@@ -23,7 +23,16 @@ from itertools import combinations
 import numpy as np
 
 from .model import (
-    EARTH_RADIUS_KM, W_KM, W_PLACED, W_RANK, W_SPLIT, Activity, Allocation, Group, Part, Quality,
+    EARTH_RADIUS_KM,
+    W_KM,
+    W_PLACED,
+    W_RANK,
+    W_SPLIT,
+    Activity,
+    Allocation,
+    Group,
+    Part,
+    Quality,
 )  # fmt: skip
 
 BIG = 1e9
@@ -306,8 +315,9 @@ def _outflows(st: _State, h: int, a: int, need: int, partial: bool) -> tuple[int
     return here, parts, ways
 
 
-def _chain(st: _State, g: int, sources: list[tuple[int, int]], partial: bool = False,
-           states: int = CHAIN_STATES) -> tuple[int, list] | None:
+def _chain(
+    st: _State, g: int, sources: list[tuple[int, int]], partial: bool = False, states: int = CHAIN_STATES
+) -> tuple[int, list] | None:
     """The shortest chain of moves that frees ``need`` places at one of the ``sources``
     [(activity, need)], as (that activity, [(group, from position, to position, pupils)]), or
     None. No activity and no group occurs twice in a chain, so applying it keeps every rule."""
@@ -387,8 +397,9 @@ def _apply_chain(st: _State, moves: list, journal: list) -> None:
         _move(st, h, sorted((q, k) for q, k in parts.items() if k > 0), journal)
 
 
-def _place_by_chains(st: _State, g: int, gather_at: int = 3, journal: list | None = None, split: bool = True,
-                     states: int = CHAIN_STATES) -> bool:
+def _place_by_chains(
+    st: _State, g: int, gather_at: int = 3, journal: list | None = None, split: bool = True, states: int = CHAIN_STATES
+) -> bool:
     """Place a waiting group whole by a chain of moves; failing that, gather places at one of its
     ``gather_at`` roomiest activities with several chains, each moving some pupils out; failing
     that (and if ``split``), parts. The moves of other groups are recorded in ``journal``."""
@@ -413,7 +424,7 @@ def _place_by_chains(st: _State, g: int, gather_at: int = 3, journal: list | Non
         _rollback(st, journal)
     grp = p.groups[g]
     if split and _splittable(grp, size):  # parts: gather at its roomiest options, one by one, until a split fits
-        for a in sorted((int(a) for a in c if p.cap[a] >= grp.min_part_size), key=lambda a: -int(rem[a]))[:grp.max_parts]:
+        for a in sorted((int(a) for a in c if p.cap[a] >= grp.min_part_size), key=lambda a: -int(rem[a]))[: grp.max_parts]:
             _gather(st, g, a, min(int(p.cap[a]), size), journal)
             parts = _split(st, g)
             if parts:

@@ -168,7 +168,11 @@ def _max_placed(pr: Priorities, held: np.ndarray, max_depth: int = 2) -> np.ndar
 
 
 def allocate_pupils(
-    pupils: list[Pupil], activities: list[Activity], seed: int = 0, band_km: float = 10.0, max_placed: bool = False,
+    pupils: list[Pupil],
+    activities: list[Activity],
+    seed: int = 0,
+    band_km: float = 10.0,
+    max_placed: bool = False,
     part_per_pupil: bool = False,
 ) -> Allocation:
     """Pupil ids must be unique: the waiting list and the assignment are keyed by them.

@@ -43,8 +43,7 @@ def validate_activity(p: Programme, a: Activity) -> list[Violation]:
     if a.min_age > a.max_age:
         out.append(Violation("max_age", "age_range_order", "maximum age must be at least the minimum age"))
     elif a.max_age < p.min_age or a.min_age > p.max_age:
-        out.append(Violation("min_age", "ages_outside_programme",
-                             f"the ages must overlap the programme's {p.min_age}-{p.max_age}"))
+        out.append(Violation("min_age", "ages_outside_programme", f"the ages must overlap the programme's {p.min_age}-{p.max_age}"))
     if a.starts_at >= a.ends_at:
         out.append(Violation("ends_at", "slot_order", "the activity must end after it starts"))
     a.postcode = ids.check("postcode", ids.postcode, a.postcode, out)

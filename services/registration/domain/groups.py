@@ -44,11 +44,9 @@ def validate_group(p: Programme, g: Group, activities_in_programme: set[str]) ->
     """Every rule a group must meet against its programme; activities must belong to the same programme."""
     out: list[Violation] = []
     if g.pupil_count < p.min_group_size:
-        out.append(Violation("pupil_count", "group_below_minimum",
-                             f"a group needs at least {p.min_group_size} pupils in this programme"))
+        out.append(Violation("pupil_count", "group_below_minimum", f"a group needs at least {p.min_group_size} pupils in this programme"))
     if p.max_group_size is not None and g.pupil_count > p.max_group_size and not g.split.may_split:
-        out.append(Violation("pupil_count", "group_above_maximum",
-                             f"a group has at most {p.max_group_size} pupils unless it may be split"))
+        out.append(Violation("pupil_count", "group_above_maximum", f"a group has at most {p.max_group_size} pupils unless it may be split"))
     for i, age in enumerate(g.ages):
         if not p.min_age <= age <= p.max_age:
             out.append(Violation(f"ages.{i}", "age_out_of_range", f"ages must be {p.min_age}-{p.max_age} in this programme"))
@@ -64,16 +62,19 @@ def _preferences(g: Group, known: set[str]) -> list[Violation]:
     out: list[Violation] = []
     for i, s in enumerate(g.preferred_sectors):
         ids.check(f"preferred_sectors.{i}", ids.sector, s, out)
-    for name, values in (("preferred_sectors", [s.strip().lower() for s in g.preferred_sectors]),
-                         ("preferred_activities", g.preferred_activities)):
+    for name, values in (
+        ("preferred_sectors", [s.strip().lower() for s in g.preferred_sectors]),
+        ("preferred_activities", g.preferred_activities),
+    ):
         if len(values) > MAX_PREFERENCES:
             out.append(Violation(name, "too_many_preferences", f"at most {MAX_PREFERENCES} ranked preferences"))
         if len(set(values)) != len(values):
             out.append(Violation(name, "duplicate_preference", "each preference may appear only once in the ranking"))
     for i, a in enumerate(g.preferred_activities):
         if a not in known:
-            out.append(Violation(f"preferred_activities.{i}", "activity_not_in_programme",
-                                 f"activity {a} does not exist in this programme"))
+            out.append(
+                Violation(f"preferred_activities.{i}", "activity_not_in_programme", f"activity {a} does not exist in this programme")
+            )
     return out
 
 
@@ -90,8 +91,9 @@ def _split(p: Programme, g: Group) -> list[Violation]:
     if part is None or part < 1:
         out.append(Violation("split.min_part_size", "split_part_size_required", "give the minimum part size (at least 1)"))
     elif part * 2 > g.pupil_count:
-        out.append(Violation("split.min_part_size", "split_impossible",
-                             f"two parts of at least {part} do not fit in a group of {g.pupil_count}"))
+        out.append(
+            Violation("split.min_part_size", "split_impossible", f"two parts of at least {part} do not fit in a group of {g.pupil_count}")
+        )
     return out
 
 
@@ -108,8 +110,11 @@ def _pupils(p: Programme, g: Group, known: set[str]) -> list[Violation]:
         if e.age is not None and not p.min_age <= e.age <= p.max_age:
             out.append(Violation(f"pupils.{i}.age", "age_out_of_range", f"ages must be {p.min_age}-{p.max_age} in this programme"))
         if e.ranking and p.allocation_mode != "individual":
-            out.append(Violation(f"pupils.{i}.ranking", "ranking_needs_individual_mode",
-                                 "pupils rank activities only in individual-mode programmes"))
+            out.append(
+                Violation(
+                    f"pupils.{i}.ranking", "ranking_needs_individual_mode", "pupils rank activities only in individual-mode programmes"
+                )
+            )
             continue
         if len(set(e.ranking)) != len(e.ranking):
             out.append(Violation(f"pupils.{i}.ranking", "duplicate_preference", "each activity may appear only once in the ranking"))
@@ -117,8 +122,9 @@ def _pupils(p: Programme, g: Group, known: set[str]) -> list[Violation]:
             out.append(Violation(f"pupils.{i}.ranking", "too_many_preferences", f"at most {MAX_PREFERENCES} ranked preferences"))
         for j, a in enumerate(e.ranking):
             if a not in known:
-                out.append(Violation(f"pupils.{i}.ranking.{j}", "activity_not_in_programme",
-                                     f"activity {a} does not exist in this programme"))
+                out.append(
+                    Violation(f"pupils.{i}.ranking.{j}", "activity_not_in_programme", f"activity {a} does not exist in this programme")
+                )
     return out
 
 

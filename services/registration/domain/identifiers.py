@@ -10,15 +10,29 @@ BRIN = re.compile(r"^\d{2}[A-Z]{2}$")
 KVK = re.compile(r"^\d{8}$")
 POSTCODE = re.compile(r"^(\d{4}) ?([A-Z]{2})$")
 # Deliberately modest: one @, no spaces, a dot in the domain, total length within RFC 5321.
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{8,18}[0-9]$")
 PUPIL_REF = re.compile(r"^[A-Za-z0-9_-]{2,24}$")
 
 LEVELS = ("po", "vo", "mbo")
 SECTORS = (
-    "ict", "engineering", "energy", "construction", "science", "healthcare_technology",
-    "manufacturing", "logistics", "mobility", "water", "agriculture_food", "design", "finance_tech",
-    "defence_safety", "other",
+    "ict",
+    "engineering",
+    "energy",
+    "construction",
+    "science",
+    "healthcare_technology",
+    "manufacturing",
+    "logistics",
+    "mobility",
+    "water",
+    "agriculture_food",
+    "design",
+    "finance_tech",
+    "defence_safety",
+    "other",
 )
 
 

@@ -11,8 +11,10 @@ from .errors import Violation
 
 SCHOOL_COLUMNS = ("brin", "name", "level", "postcode", "municipality", "contact_name", "contact_email", "contact_phone")
 COMPANY_COLUMNS = ("kvk", "name", "sectors", "postcode", "contact_name", "contact_email", "contact_phone")
-REQUIRED = {"school": ("brin", "name", "level", "postcode", "contact_name", "contact_email"),
-            "company": ("kvk", "name", "sectors", "postcode", "contact_name", "contact_email")}
+REQUIRED = {
+    "school": ("brin", "name", "level", "postcode", "contact_name", "contact_email"),
+    "company": ("kvk", "name", "sectors", "postcode", "contact_name", "contact_email"),
+}
 
 
 @dataclass
@@ -56,8 +58,13 @@ def parse(kind: str, text: str) -> Parsed:
         record, violations = _school(row) if kind == "school" else _company(row)
         key = record.brin if kind == "school" else record.kvk
         if not violations and key in seen:
-            violations = [Violation("brin" if kind == "school" else "kvk", "duplicate_in_file",
-                                    f"same {'BRIN' if kind == 'school' else 'KvK'} as line {seen[key]}")]
+            violations = [
+                Violation(
+                    "brin" if kind == "school" else "kvk",
+                    "duplicate_in_file",
+                    f"same {'BRIN' if kind == 'school' else 'KvK'} as line {seen[key]}",
+                )
+            ]
         if not violations:
             seen[key] = n
         rows.append(RowResult(n, key, "rejected" if violations else "valid", None if violations else record, violations))
@@ -69,8 +76,15 @@ def _contact(row: dict) -> Contact:
 
 
 def _school(row: dict) -> tuple[School, list[Violation]]:
-    s = School(row.get("brin", ""), row.get("name", ""), row.get("level", ""), row.get("postcode", ""),
-               row.get("municipality", ""), "", _contact(row))
+    s = School(
+        row.get("brin", ""),
+        row.get("name", ""),
+        row.get("level", ""),
+        row.get("postcode", ""),
+        row.get("municipality", ""),
+        "",
+        _contact(row),
+    )
     return s, validate_school(s)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from .errors import RegistrationClosed, Violation
 
@@ -39,7 +39,7 @@ def defaults_for(kind: str) -> dict:
 
 
 def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def validate_programme(p: Programme) -> list[Violation]:

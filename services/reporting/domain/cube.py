@@ -12,8 +12,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 GROUP_MEASURES = (
-    "schools", "groups", "pupils", "placed_pupils", "unplaced_pupils", "placed_groups",
-    "unplaced_groups", "waitlisted_groups", "waitlisted_pupils", "split_groups", "placements",
+    "schools",
+    "groups",
+    "pupils",
+    "placed_pupils",
+    "unplaced_pupils",
+    "placed_groups",
+    "unplaced_groups",
+    "waitlisted_groups",
+    "waitlisted_pupils",
+    "split_groups",
+    "placements",
 )
 ACTIVITY_MEASURES = ("companies", "activities", "capacity")
 
@@ -65,8 +74,7 @@ def fold(
 
     sectors = {}
     for cell in activity_by.get("sector", ()):
-        sectors[cell["sector"]] = {"sector": cell["sector"], **{m: int(cell.get(m) or 0) for m in ACTIVITY_MEASURES},
-                                   "placed_pupils": 0}
+        sectors[cell["sector"]] = {"sector": cell["sector"], **{m: int(cell.get(m) or 0) for m in ACTIVITY_MEASURES}, "placed_pupils": 0}
     for sector, placed in placed_by_sector.items():
         sectors.setdefault(sector, {"sector": sector, **dict.fromkeys(ACTIVITY_MEASURES, 0)})
         sectors[sector]["placed_pupils"] = int(placed or 0)

@@ -24,33 +24,53 @@ def facts_for(data: c.Contract, *, event_id: str, time: datetime) -> list[Fact]:
 
 
 def _programme_opened(e: c.ProgrammeOpened, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("programme", e.programme_id, {
-        "name": e.name, "kind": e.kind, "event_date": e.event_date.isoformat(),
-        "target_pupils": e.target_pupils, "target_schools": e.target_schools,
-        "target_companies": e.target_companies, "status": "open",
-    }, make_version(e.revision, time, event_id))]
+    return [
+        Fact(
+            "programme",
+            e.programme_id,
+            {
+                "name": e.name,
+                "kind": e.kind,
+                "event_date": e.event_date.isoformat(),
+                "target_pupils": e.target_pupils,
+                "target_schools": e.target_schools,
+                "target_companies": e.target_companies,
+                "status": "open",
+            },
+            make_version(e.revision, time, event_id),
+        )
+    ]
 
 
 def _programme_closed(e: c.ProgrammeClosed, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("programme", e.programme_id, {"status": "closed"},
-                 make_version(e.revision, time, event_id))]
+    return [Fact("programme", e.programme_id, {"status": "closed"}, make_version(e.revision, time, event_id))]
 
 
 def _school(e: c.SchoolRegistered, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("school", e.school_id, {
-        "level": e.level, "province": e.province, "municipality": e.municipality,
-    }, make_version(0, time, event_id))]
+    return [
+        Fact(
+            "school",
+            e.school_id,
+            {
+                "level": e.level,
+                "province": e.province,
+                "municipality": e.municipality,
+            },
+            make_version(0, time, event_id),
+        )
+    ]
 
 
 def _company(e: c.CompanyRegistered, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("company", e.company_id, {"province": e.province, "sectors": list(e.sectors)},
-                 make_version(0, time, event_id))]
+    return [Fact("company", e.company_id, {"province": e.province, "sectors": list(e.sectors)}, make_version(0, time, event_id))]
 
 
 def _group(e: c.GroupRegistered, event_id: str, time: datetime) -> list[Fact]:
     fields = {
-        "programme_id": e.programme_id, "school_id": e.school_id,
-        "pupil_count": e.pupil_count, "status": "active",
+        "programme_id": e.programme_id,
+        "school_id": e.school_id,
+        "pupil_count": e.pupil_count,
+        "status": "active",
     }
     if e.registered_at is not None or type(e) is c.GroupRegistered:
         fields["registered_on"] = (e.registered_at or time).date().isoformat()
@@ -58,65 +78,157 @@ def _group(e: c.GroupRegistered, event_id: str, time: datetime) -> list[Fact]:
 
 
 def _group_withdrawn(e: c.GroupWithdrawn, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("group", e.group_id, {
-        "programme_id": e.programme_id, "school_id": e.school_id, "status": "withdrawn",
-    }, make_version(e.revision, time, event_id))]
+    return [
+        Fact(
+            "group",
+            e.group_id,
+            {
+                "programme_id": e.programme_id,
+                "school_id": e.school_id,
+                "status": "withdrawn",
+            },
+            make_version(e.revision, time, event_id),
+        )
+    ]
 
 
 def _activity(e: c.ActivityRegistered, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("activity", e.activity_id, {
-        "programme_id": e.programme_id, "company_id": e.company_id, "sector": e.sector,
-        "capacity": e.capacity, "province": e.province, "status": "active",
-    }, make_version(e.revision, time, event_id))]
+    return [
+        Fact(
+            "activity",
+            e.activity_id,
+            {
+                "programme_id": e.programme_id,
+                "company_id": e.company_id,
+                "sector": e.sector,
+                "capacity": e.capacity,
+                "province": e.province,
+                "status": "active",
+            },
+            make_version(e.revision, time, event_id),
+        )
+    ]
 
 
 def _activity_cancelled(e: c.ActivityCancelled, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("activity", e.activity_id, {
-        "programme_id": e.programme_id, "company_id": e.company_id, "status": "cancelled",
-    }, make_version(e.revision, time, event_id))]
+    return [
+        Fact(
+            "activity",
+            e.activity_id,
+            {
+                "programme_id": e.programme_id,
+                "company_id": e.company_id,
+                "status": "cancelled",
+            },
+            make_version(e.revision, time, event_id),
+        )
+    ]
 
 
 def _placement(e: c.PlacementAssigned, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("placement", e.placement_id, {
-        "programme_id": e.programme_id, "group_id": e.group_id, "school_id": e.school_id,
-        "activity_id": e.activity_id, "company_id": e.company_id, "pupil_count": e.pupil_count,
-        "distance_km": e.distance_km, "preference_rank": e.preference_rank, "status": "assigned",
-    }, make_version(_ASSIGNED, time, event_id))]
+    return [
+        Fact(
+            "placement",
+            e.placement_id,
+            {
+                "programme_id": e.programme_id,
+                "group_id": e.group_id,
+                "school_id": e.school_id,
+                "activity_id": e.activity_id,
+                "company_id": e.company_id,
+                "pupil_count": e.pupil_count,
+                "distance_km": e.distance_km,
+                "preference_rank": e.preference_rank,
+                "status": "assigned",
+            },
+            make_version(_ASSIGNED, time, event_id),
+        )
+    ]
 
 
 def _placement_cancelled(e: c.PlacementCancelled, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("placement", e.placement_id, {
-        "programme_id": e.programme_id, "group_id": e.group_id, "school_id": e.school_id,
-        "activity_id": e.activity_id, "pupil_count": e.pupil_count, "status": "cancelled",
-    }, make_version(_CANCELLED, time, event_id))]
+    return [
+        Fact(
+            "placement",
+            e.placement_id,
+            {
+                "programme_id": e.programme_id,
+                "group_id": e.group_id,
+                "school_id": e.school_id,
+                "activity_id": e.activity_id,
+                "pupil_count": e.pupil_count,
+                "status": "cancelled",
+            },
+            make_version(_CANCELLED, time, event_id),
+        )
+    ]
 
 
 def _waitlisted(e: c.GroupWaitlisted, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("waitlist", f"{e.programme_id}:{e.group_id}", {
-        "programme_id": e.programme_id, "group_id": e.group_id, "school_id": e.school_id,
-        "pupil_count": e.pupil_count,
-    }, make_version(0, time, event_id))]
+    return [
+        Fact(
+            "waitlist",
+            f"{e.programme_id}:{e.group_id}",
+            {
+                "programme_id": e.programme_id,
+                "group_id": e.group_id,
+                "school_id": e.school_id,
+                "pupil_count": e.pupil_count,
+            },
+            make_version(0, time, event_id),
+        )
+    ]
 
 
 def _run(e: c.RunCompleted, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("run", e.programme_id, {
-        "run_id": e.run_id, "placed_pupils": e.placed_pupils, "unplaced_pupils": e.unplaced_pupils,
-        "splits": e.splits, "placed_ratio": e.placed_ratio, "first_choice_ratio": e.first_choice_ratio,
-        "mean_distance_km": e.mean_distance_km, "duration_s": e.duration_s,
-    }, make_version(0, time, event_id))]
+    return [
+        Fact(
+            "run",
+            e.programme_id,
+            {
+                "run_id": e.run_id,
+                "placed_pupils": e.placed_pupils,
+                "unplaced_pupils": e.unplaced_pupils,
+                "splits": e.splits,
+                "placed_ratio": e.placed_ratio,
+                "first_choice_ratio": e.first_choice_ratio,
+                "mean_distance_km": e.mean_distance_km,
+                "duration_s": e.duration_s,
+            },
+            make_version(0, time, event_id),
+        )
+    ]
 
 
 def _response(e: c.ResponseRecorded, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("response", e.response_id, {
-        "programme_id": e.programme_id, "phase": e.phase, "school_id": e.school_id,
-    }, make_version(0, time, event_id))]
+    return [
+        Fact(
+            "response",
+            e.response_id,
+            {
+                "programme_id": e.programme_id,
+                "phase": e.phase,
+                "school_id": e.school_id,
+            },
+            make_version(0, time, event_id),
+        )
+    ]
 
 
 def _results(e: c.ResultsUpdated, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("survey", e.programme_id, {
-        "invited": dict(e.invited), "responded": dict(e.responded), "paired": e.paired,
-        "effects": {k: dict(v) for k, v in e.effects.items()},
-    }, make_version(0, time, event_id))]
+    return [
+        Fact(
+            "survey",
+            e.programme_id,
+            {
+                "invited": dict(e.invited),
+                "responded": dict(e.responded),
+                "paired": e.paired,
+                "effects": {k: dict(v) for k, v in e.effects.items()},
+            },
+            make_version(0, time, event_id),
+        )
+    ]
 
 
 _HANDLERS: dict[type, Callable[..., list[Fact]]] = {

@@ -13,9 +13,20 @@ from typing import Any
 from .suppression import DEFAULT_THRESHOLD, Derived, Relation, Suppressed, suppress
 
 TOTALS = (
-    "schools", "groups", "pupils", "companies", "activities", "capacity",
-    "placements", "placed_groups", "placed_pupils", "unplaced_groups", "unplaced_pupils",
-    "waitlisted_groups", "waitlisted_pupils", "split_groups",
+    "schools",
+    "groups",
+    "pupils",
+    "companies",
+    "activities",
+    "capacity",
+    "placements",
+    "placed_groups",
+    "placed_pupils",
+    "unplaced_groups",
+    "unplaced_pupils",
+    "waitlisted_groups",
+    "waitlisted_pupils",
+    "split_groups",
 )
 TARGETS = {"pupils": "target_pupils", "schools": "target_schools", "companies": "target_companies"}
 BREAKDOWNS = ("province", "level", "sector")
@@ -110,16 +121,18 @@ def tables(agg: Aggregates) -> dict[str, list[dict[str, Any]]]:
 def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppressed:
     """Aggregated figures partners may see: small counts hidden, never recomputable."""
     t = {name: int(agg.totals.get(name, 0) or 0) for name in TOTALS}
-    provinces = {
-        f"placed_pupils.{row['province']}": int(row.get("placed_pupils", 0) or 0)
-        for row in agg.breakdowns.get("province", ())
-    }
+    provinces = {f"placed_pupils.{row['province']}": int(row.get("placed_pupils", 0) or 0) for row in agg.breakdowns.get("province", ())}
     counts = {
-        "pupils_registered": t["pupils"], "groups_registered": t["groups"],
-        "schools_registered": t["schools"], "companies_registered": t["companies"],
-        "activities": t["activities"], "capacity": t["capacity"],
-        "pupils_placed": t["placed_pupils"], "pupils_unplaced": t["unplaced_pupils"],
-        "pupils_waitlisted": t["waitlisted_pupils"], "split_groups": t["split_groups"],
+        "pupils_registered": t["pupils"],
+        "groups_registered": t["groups"],
+        "schools_registered": t["schools"],
+        "companies_registered": t["companies"],
+        "activities": t["activities"],
+        "capacity": t["capacity"],
+        "pupils_placed": t["placed_pupils"],
+        "pupils_unplaced": t["unplaced_pupils"],
+        "pupils_waitlisted": t["waitlisted_pupils"],
+        "split_groups": t["split_groups"],
         **provinces,
     }
     relations = [
@@ -130,8 +143,7 @@ def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppress
         relations.append(Relation("pupils_placed", sorted(provinces)))
     report = summary(agg)
     rates = {p: v["response_rate"] for p, v in report["surveys"]["phases"].items()}
-    responded = {f"survey_responded.{p}": v["responded"] or 0
-                 for p, v in report["surveys"]["phases"].items()}
+    responded = {f"survey_responded.{p}": v["responded"] or 0 for p, v in report["surveys"]["phases"].items()}
     derived = {
         "placed_ratio": report["placed_ratio"],
         "pupils_target_ratio": report["targets"]["pupils"]["ratio"],
@@ -152,10 +164,15 @@ def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppress
         "companies_target": agg.programme.get("target_companies"),
     }
     result = suppress(
-        counts, relations, derived, rules, public=public,
+        counts,
+        relations,
+        derived,
+        rules,
+        public=public,
         unpublished={
             "pupils_unplaced_not_waitlisted": max(t["unplaced_pupils"] - t["waitlisted_pupils"], 0),
-            "placements": t["placements"], **responded,
+            "placements": t["placements"],
+            **responded,
         },
         threshold=threshold,
     )
@@ -173,12 +190,12 @@ def survey_shift(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any
         if block.get("suppressed"):
             continue
         for pre_key, post_key, scale, unit in (
-            ("mean_pre", "mean_post", 1, ""), ("share_yes_pre", "share_yes_post", 100, " %"),
+            ("mean_pre", "mean_post", 1, ""),
+            ("share_yes_pre", "share_yes_post", 100, " %"),
             ("pre", "post", 1, ""),
         ):
             pre, post = block.get(pre_key), block.get(post_key)
             if isinstance(pre, (int, float)) and isinstance(post, (int, float)):
-                rows.append({"item": item, "label": f"{item}{unit}",
-                             "pre": round(pre * scale, 2), "post": round(post * scale, 2)})
+                rows.append({"item": item, "label": f"{item}{unit}", "pre": round(pre * scale, 2), "post": round(post * scale, 2)})
                 break
     return rows

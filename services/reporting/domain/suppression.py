@@ -71,9 +71,7 @@ def suppress(
                 hidden.add(extra)
                 changed = True
 
-    figures: dict[str, int | float | None] = {
-        name: (None if name in hidden else value) for name, value in counts.items()
-    }
+    figures: dict[str, int | float | None] = {name: (None if name in hidden else value) for name, value in counts.items()}
     for rule in derived_rules:
         value = (derived or {}).get(rule.name)
         small_cases = rule.cases is not None and values.get(rule.cases, 0) < threshold

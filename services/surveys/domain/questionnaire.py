@@ -90,17 +90,27 @@ def parse_questionnaire(raw: dict[str, Any]) -> Questionnaire:
         max_length = ri.get("max_length", 1000)
         if not isinstance(max_length, int) or not 1 <= max_length <= 5000:
             raise QuestionnaireError(f"{where}.max_length: an integer from 1 to 5000")
-        items.append(Item(
-            id=item_id, kind=kind, text=_texts(ri.get("text"), f"{where}.text"),
-            required=bool(ri.get("required", kind != "text")), scale=scale,
-            construct=str(ri.get("construct", "")),
-            labels={k: list(v) for k, v in (ri.get("labels") or {}).items() if isinstance(v, list)},
-            options=tuple(ri.get("options") or ()), max_length=max_length,
-        ))
-    return Questionnaire(key=key, phase=phase, version=version,
-                         title=_texts(raw.get("title"), "title"),
-                         intro=_texts(raw.get("intro") or raw.get("title"), "intro"),
-                         items=tuple(items))
+        items.append(
+            Item(
+                id=item_id,
+                kind=kind,
+                text=_texts(ri.get("text"), f"{where}.text"),
+                required=bool(ri.get("required", kind != "text")),
+                scale=scale,
+                construct=str(ri.get("construct", "")),
+                labels={k: list(v) for k, v in (ri.get("labels") or {}).items() if isinstance(v, list)},
+                options=tuple(ri.get("options") or ()),
+                max_length=max_length,
+            )
+        )
+    return Questionnaire(
+        key=key,
+        phase=phase,
+        version=version,
+        title=_texts(raw.get("title"), "title"),
+        intro=_texts(raw.get("intro") or raw.get("title"), "intro"),
+        items=tuple(items),
+    )
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,7 @@ class Response:
 
 
 def _rate_block(invited: int, responded: int) -> dict:
-    return suppress({"invited": invited, "responded": responded,
-                     "rate": round(response_rate(responded, invited) or 0.0, 4)}, responded)
+    return suppress({"invited": invited, "responded": responded, "rate": round(response_rate(responded, invited) or 0.0, 4)}, responded)
 
 
 def response_rates(invitations: Iterable[Invitation], responses: Iterable[Response]) -> dict:
@@ -57,8 +56,7 @@ def response_rates(invitations: Iterable[Invitation], responses: Iterable[Respon
 def paired_items(pre_items: Sequence[Item], post_items: Sequence[Item]) -> list[Item]:
     """Items asked in both phases with the same kind: only those can be paired."""
     post = {i.id: i for i in post_items}
-    return [i for i in pre_items
-            if i.kind in ("likert", "intention") and i.id in post and post[i.id].kind == i.kind]
+    return [i for i in pre_items if i.kind in ("likert", "intention") and i.id in post and post[i.id].kind == i.kind]
 
 
 def paired_results(items: Sequence[Item], responses: Iterable[Response]) -> dict:
@@ -68,15 +66,17 @@ def paired_results(items: Sequence[Item], responses: Iterable[Response]) -> dict
     refs = sorted(set(by_phase["pre"]) & set(by_phase["post"]))
     figures: dict[str, Any] = {}
     for item in items:
-        pairs = [(by_phase["pre"][ref][item.id], by_phase["post"][ref][item.id]) for ref in refs
-                 if item.id in by_phase["pre"][ref] and item.id in by_phase["post"][ref]]
+        pairs = [
+            (by_phase["pre"][ref][item.id], by_phase["post"][ref][item.id])
+            for ref in refs
+            if item.id in by_phase["pre"][ref] and item.id in by_phase["post"][ref]
+        ]
         if item.kind == "intention":
             block = mcnemar_intention(pairs)
         else:
             block = wilcoxon_likert([p for p, _ in pairs], [q for _, q in pairs])
         figures[item.id] = suppress(block, len(pairs))
-    return {"label": PAIRED_LABEL, "n_pairs": len(refs) if len(refs) >= 10 else None,
-            "items": figures}
+    return {"label": PAIRED_LABEL, "n_pairs": len(refs) if len(refs) >= 10 else None, "items": figures}
 
 
 def unpaired_results(items: Sequence[Item], responses: Iterable[Response]) -> dict:
@@ -93,8 +93,9 @@ def unpaired_results(items: Sequence[Item], responses: Iterable[Response]) -> di
     return out
 
 
-def programme_results(programme: str, pre_items: Sequence[Item], post_items: Sequence[Item],
-                      invitations: Iterable[Invitation], responses: Iterable[Response]) -> dict:
+def programme_results(
+    programme: str, pre_items: Sequence[Item], post_items: Sequence[Item], invitations: Iterable[Invitation], responses: Iterable[Response]
+) -> dict:
     rows = list(responses)
     items = paired_items(pre_items, post_items)
     return {

@@ -40,10 +40,16 @@ def mcnemar_intention(pairs: Sequence[tuple[str, str]]) -> dict:
     diff = (b - c) / n if n else 0.0
     se = math.sqrt(max(discordant - (b - c) ** 2 / n, 0.0)) / n if n else 0.0
     return {
-        "test": "mcnemar_exact", "n_pairs": n, "became_yes": b, "stopped_yes": c,
-        "share_yes_pre": _r((a + c) / n if n else None), "share_yes_post": _r((a + b) / n if n else None),
-        "shift": _r(diff), "ci95": [_r(max(diff - Z95 * se, -1.0)), _r(min(diff + Z95 * se, 1.0))],
-        "chi2_corrected": _r(chi2), "p_value": _r(p, 6),
+        "test": "mcnemar_exact",
+        "n_pairs": n,
+        "became_yes": b,
+        "stopped_yes": c,
+        "share_yes_pre": _r((a + c) / n if n else None),
+        "share_yes_post": _r((a + b) / n if n else None),
+        "shift": _r(diff),
+        "ci95": [_r(max(diff - Z95 * se, -1.0)), _r(min(diff + Z95 * se, 1.0))],
+        "chi2_corrected": _r(chi2),
+        "p_value": _r(p, 6),
     }
 
 
@@ -66,11 +72,18 @@ def wilcoxon_likert(pre: Sequence[int], post: Sequence[int]) -> dict:
     mean = float(d.mean()) if n else None
     half = (float(stats.t.ppf(0.975, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)) if n > 1 else None
     return {
-        "test": "wilcoxon_signed_rank", "n_pairs": n, "n_nonzero": int(len(nz)),
-        "mean_pre": _r(x.mean() if n else None), "mean_post": _r(y.mean() if n else None),
-        "mean_shift": _r(mean), "ci95": [_r(mean - half), _r(mean + half)] if half is not None else [None, None],
+        "test": "wilcoxon_signed_rank",
+        "n_pairs": n,
+        "n_nonzero": int(len(nz)),
+        "mean_pre": _r(x.mean() if n else None),
+        "mean_post": _r(y.mean() if n else None),
+        "mean_shift": _r(mean),
+        "ci95": [_r(mean - half), _r(mean + half)] if half is not None else [None, None],
         "median_shift": _r(float(np.median(d)) if n else None),
-        "w_statistic": _r(w), "r_plus": _r(r_plus), "r_minus": _r(r_minus), "p_value": _r(p, 6),
+        "w_statistic": _r(w),
+        "r_plus": _r(r_plus),
+        "r_minus": _r(r_minus),
+        "p_value": _r(p, 6),
         "effect_size": {"name": "matched_pairs_rank_biserial", "value": _r(r_rb)},
     }
 
@@ -80,8 +93,7 @@ def likert_summary(values: Sequence[int]) -> dict:
     n = len(v)
     mean = float(v.mean()) if n else None
     half = float(stats.t.ppf(0.975, n - 1)) * float(v.std(ddof=1)) / math.sqrt(n) if n > 1 else None
-    return {"n": n, "mean": _r(mean),
-            "ci95": [_r(mean - half), _r(mean + half)] if half is not None else [None, None]}
+    return {"n": n, "mean": _r(mean), "ci95": [_r(mean - half), _r(mean + half)] if half is not None else [None, None]}
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:
@@ -98,8 +110,7 @@ def intention_summary(values: Sequence[str]) -> dict:
     n = len(values)
     counts = {k: sum(1 for v in values if v == k) for k in ("yes", "maybe", "no")}
     lo, hi = wilson_interval(counts["yes"], n)
-    return {"n": n, "counts": counts, "share_yes": _r(counts["yes"] / n if n else None),
-            "ci95": [_r(lo), _r(hi)]}
+    return {"n": n, "counts": counts, "share_yes": _r(counts["yes"] / n if n else None), "ci95": [_r(lo), _r(hi)]}
 
 
 def suppress(block: dict, n: int) -> dict:

@@ -54,6 +54,7 @@ async def test_registrations_in_run_publish_placements_out_then_a_cancellation_e
     for data in registrations():
         await send(js, topology, data)
     async with start_service("matching") as client:
+
         async def ready():
             r = await client.post(f"/api/programmes/{P}/runs", json={"seed": 1}, headers=ADMIN)
             return r.json() if r.status_code == 201 and r.json()["quality"]["placed_pupils"] == 45 else None
@@ -102,6 +103,7 @@ async def test_events_about_unknown_programmes_or_groups_are_dead_lettered_with_
     await send(js, topology, c.GroupRegistered(group_id="g9", school_id="s", programme_id="nope", pupil_count=12))
     await send(js, topology, c.GroupWithdrawn(group_id="ghost", school_id="s", programme_id="nope", revision=2))
     async with start_service("matching"):
+
         async def dead():
             return (await js.stream_info(topology.stream("DEAD_LETTER"))).state.messages == 2
 
@@ -126,6 +128,7 @@ async def test_two_run_requests_for_one_programme_at_once_one_runs_the_other_get
     for data in registrations():
         await send(js, topology, data)
     async with start_service("matching") as client:
+
         async def ready():
             r = await client.get(f"/api/programmes/{P}/explanations/g2", headers=ADMIN)
             return r.status_code == 200
@@ -150,6 +153,7 @@ async def test_closing_registration_starts_a_run_when_configured(settings, js, t
         await send(js, topology, data)
     await send(js, topology, c.ProgrammeClosed(programme_id=P, closed_at=T))
     async with running(build_app(settings, MatchingSettings(auto_run=True, auto_run_delay_s=0.1))) as client:
+
         async def proposal():
             runs = (await client.get(f"/api/programmes/{P}/runs", headers=ADMIN)).json()
             return runs if runs else None

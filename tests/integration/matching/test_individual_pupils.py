@@ -47,6 +47,7 @@ def registrations() -> list[c.Contract]:
 
 async def run_when_read(client, programme_id: str, pupils: int) -> dict:
     """A run (seed 1) once the read model holds all `pupils` pupils of the programme."""
+
     async def ready():
         r = await client.post(f"/api/programmes/{programme_id}/runs", json={"seed": 1}, headers=ADMIN)
         q = r.json()["quality"] if r.status_code == 201 else {}
@@ -57,6 +58,7 @@ async def run_when_read(client, programme_id: str, pupils: int) -> dict:
 
 async def events_after(js, topology, before: int, expected: int) -> list[tuple[str, dict]]:
     """The matching events after the first `before`, once at least `expected` came and no more follow."""
+
     async def arrived():
         new = (await matching_events(js, topology))[before:]
         return new if len(new) >= expected else None
@@ -146,6 +148,7 @@ Q = "gd-2027-individual-after"
 def individual_programme() -> list[c.Contract]:
     """Lab (2 places, Utrecht) and plant (1 place, Amersfoort). Both Utrecht pupils take the lab,
     the Amersfoort "a-01" the plant; "a-02" (lab, 20 km away) and "z-01" (plant, 60 km) wait."""
+
     def pupils(*ranked: tuple[str, list[str]]) -> list[c.PupilRef]:
         return [c.PupilRef(pupil_ref=ref, age=13, parental_consent=True, ranking=acts) for ref, acts in ranked]
 
@@ -192,15 +195,19 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
 
         # Published: one placement per pupil, so two Utrecht pupils at the lab are two placements.
         published = await events_after(js, topology, 0, 6)
-        assert summary([e for e in published if e[0] == "assigned"]) == sorted([
-            ("assigned", AMERSFOORT, "plant", ("a-01",), "run"),
-            ("assigned", UTRECHT, "lab", ("u-01",), "run"),
-            ("assigned", UTRECHT, "lab", ("u-02",), "run"),
-        ])
-        assert summary([e for e in published if e[0] == "waitlisted"]) == sorted([
-            ("waitlisted", AMERSFOORT, None, ("a-02",), "every listed activity is full"),
-            ("waitlisted", ZWOLLE, None, ("z-01",), "every listed activity is full"),
-        ])
+        assert summary([e for e in published if e[0] == "assigned"]) == sorted(
+            [
+                ("assigned", AMERSFOORT, "plant", ("a-01",), "run"),
+                ("assigned", UTRECHT, "lab", ("u-01",), "run"),
+                ("assigned", UTRECHT, "lab", ("u-02",), "run"),
+            ]
+        )
+        assert summary([e for e in published if e[0] == "waitlisted"]) == sorted(
+            [
+                ("waitlisted", AMERSFOORT, None, ("a-02",), "every listed activity is full"),
+                ("waitlisted", ZWOLLE, None, ("z-01",), "every listed activity is full"),
+            ]
+        )
         placement_of = {(d["group_id"], d["pupil_refs"][0]): d["placement_id"] for t, d in published if t == "assigned"}
 
         async def active() -> dict[tuple[str, str], tuple[str, str]]:
@@ -212,10 +219,12 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         # id, and waits (the lab was her only choice). Her classmate keeps her placement, untouched.
         before = len(published)
         await send(js, topology, lab(capacity=1, revision=2))
-        assert summary(await events_after(js, topology, before, 2)) == sorted([
-            ("cancelled", UTRECHT, "lab", ("u-01",), "capacity reduced"),
-            ("waitlisted", UTRECHT, None, ("u-01",), "every listed activity is full"),
-        ])
+        assert summary(await events_after(js, topology, before, 2)) == sorted(
+            [
+                ("cancelled", UTRECHT, "lab", ("u-01",), "capacity reduced"),
+                ("waitlisted", UTRECHT, None, ("u-01",), "every listed activity is full"),
+            ]
+        )
         assert await active() == {(UTRECHT, "u-02"): ("lab", placement_of[UTRECHT, "u-02"]),
                                   (AMERSFOORT, "a-01"): ("plant", placement_of[AMERSFOORT, "a-01"])}  # fmt: skip
 
@@ -223,10 +232,12 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         # else); "z-01", who waited for the plant, still waits and is not announced again.
         before = len(await matching_events(js, topology))
         await send(js, topology, c.ActivityCancelled(activity_id="plant", company_id="k1", programme_id=Q, revision=2))
-        assert summary(await events_after(js, topology, before, 2)) == sorted([
-            ("cancelled", AMERSFOORT, "plant", ("a-01",), "activity cancelled"),
-            ("waitlisted", AMERSFOORT, None, ("a-01",), "no listed activity exists"),
-        ])
+        assert summary(await events_after(js, topology, before, 2)) == sorted(
+            [
+                ("cancelled", AMERSFOORT, "plant", ("a-01",), "activity cancelled"),
+                ("waitlisted", AMERSFOORT, None, ("a-01",), "no listed activity exists"),
+            ]
+        )
         assert await active() == {(UTRECHT, "u-02"): ("lab", placement_of[UTRECHT, "u-02"])}
 
         # The lab grows to three places: the two waiting pupils who asked for it fill them; "u-01"
@@ -234,10 +245,12 @@ async def test_after_publishing_an_individual_programme_only_the_affected_pupils
         before = len(await matching_events(js, topology))
         await send(js, topology, lab(capacity=3, revision=3))
         refilled = await events_after(js, topology, before, 2)
-        assert summary(refilled) == sorted([
-            ("assigned", AMERSFOORT, "lab", ("a-02",), "re-allocated"),
-            ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
-        ])
+        assert summary(refilled) == sorted(
+            [
+                ("assigned", AMERSFOORT, "lab", ("a-02",), "re-allocated"),
+                ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
+            ]
+        )
         now = await active()
         assert {k: a for k, (a, _) in now.items()} == {
             (UTRECHT, "u-01"): "lab", (UTRECHT, "u-02"): "lab", (AMERSFOORT, "a-02"): "lab"}  # fmt: skip
@@ -293,10 +306,12 @@ async def test_a_placement_of_several_pupils_that_loses_some_is_re_issued_for_th
         await eventually(erased, timeout=20)
         before = len(await matching_events(js, topology))
         await send(js, topology, lab(capacity=2, revision=3))
-        assert summary(await events_after(js, topology, before, 3)) == sorted([
-            ("cancelled", AMERSFOORT, "plant", (), "pupil erased"),
-            ("assigned", ZWOLLE, "plant", ("z-01",), "re-allocated"),
-            ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
-        ])
+        assert summary(await events_after(js, topology, before, 3)) == sorted(
+            [
+                ("cancelled", AMERSFOORT, "plant", (), "pupil erased"),
+                ("assigned", ZWOLLE, "plant", ("z-01",), "re-allocated"),
+                ("assigned", UTRECHT, "lab", ("u-01",), "re-allocated"),
+            ]
+        )
         waiting = (await client.get(f"/api/programmes/{Q}/waitlist", headers=ADMIN)).json()
         assert [w["unit_id"] for w in waiting] == [f"{AMERSFOORT}/a-02"]

@@ -7,8 +7,8 @@ import asyncio
 import os
 import sys
 
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared import db
 from shared.broker import Consumer, DeliveryRules, PermanentError, make_broker, subscribe
@@ -37,7 +37,9 @@ def build(topology: Topology, sessions, broker, *, max_deliver: int = 3, delay: 
         else:
             await session.execute(update(seen).where(seen.c.school_id == data.school_id).values(times=existing + 1))
 
-    consumer = Consumer(purpose="counter", streams=("registration",), handlers={SchoolRegistered: count}, ack_wait_s=ack_wait, batch_size=20)
+    consumer = Consumer(
+        purpose="counter", streams=("registration",), handlers={SchoolRegistered: count}, ack_wait_s=ack_wait, batch_size=20
+    )
     rules = DeliveryRules(service="reporting", topology=topology, sessions=sessions, inbox=inbox, max_deliver=max_deliver, broker=broker)
     subscribe(broker, consumer, rules)
     return consumer

@@ -22,7 +22,9 @@ async def test_migrations_build_exactly_the_tables_of_the_code_and_upgrade_again
             differences = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
             assert differences == [], f"{service}: tables and migrations differ; run `girlsday migration {service} '...'`"
         async with engine.begin() as write:
-            await write.execute(metadata.tables["inbox"].insert().values(consumer="c", event_id="e", processed_at=text("CURRENT_TIMESTAMP")))
+            await write.execute(
+                metadata.tables["inbox"].insert().values(consumer="c", event_id="e", processed_at=text("CURRENT_TIMESTAMP"))
+            )
         await db.migrate(service, url)  # an existing database with data upgrades in place
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one() == 1

@@ -4,7 +4,10 @@ from shared.asyncapi import owned_contracts
 from tests.helpers import eventually
 
 SCHOOL = {
-    "brin": "12AB", "name": "Het Baken", "level": "vo", "postcode": "3511 AB",
+    "brin": "12AB",
+    "name": "Het Baken",
+    "level": "vo",
+    "postcode": "3511 AB",
     "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl"},
 }
 
@@ -39,4 +42,7 @@ async def test_http_requests_are_counted_per_route_template(start_service):
     async with start_service("reporting") as client:
         await client.get("/api/programmes/nope/summary")
         metrics = (await client.get("/metrics")).text
-    assert 'girlsday_http_requests_total{method="GET",route="/api/programmes/{programme_id}/summary",service="reporting",status="404"}' in metrics
+    assert (
+        'girlsday_http_requests_total{method="GET",route="/api/programmes/{programme_id}/summary",service="reporting",status="404"}'
+        in metrics
+    )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-
-import asyncio
-import concurrent.futures
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -22,24 +21,53 @@ def bearer(secret: str) -> dict:
 
 
 def school_body(brin: str = "12AB", **kw) -> dict:
-    return {"brin": brin, "name": "Het Baken", "level": "vo", "postcode": "3511 AB",
-            "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"}, **kw}
+    return {
+        "brin": brin,
+        "name": "Het Baken",
+        "level": "vo",
+        "postcode": "3511 AB",
+        "contact": {"name": "J. de Vries", "email": "j.devries@hetbaken.nl", "phone": "030 123 4567"},
+        **kw,
+    }
 
 
 def company_body(kvk: str = "12345678", **kw) -> dict:
-    return {"kvk": kvk, "name": "TechWerk BV", "sectors": ["engineering", "energy"], "postcode": "5612 AB",
-            "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"}, **kw}
+    return {
+        "kvk": kvk,
+        "name": "TechWerk BV",
+        "sectors": ["engineering", "energy"],
+        "postcode": "5612 AB",
+        "contact": {"name": "A. Jansen", "email": "a.jansen@techwerk.nl"},
+        **kw,
+    }
 
 
 def activity_body(programme_id: str, **kw) -> dict:
-    return {"programme_id": programme_id, "title": "Bouw je eigen robot", "sector": "engineering", "capacity": 24,
-            "levels": ["po", "vo"], "min_age": 10, "max_age": 14, "starts_at": "09:30", "ends_at": "12:30",
-            "postcode": "5612 AB", **kw}
+    return {
+        "programme_id": programme_id,
+        "title": "Bouw je eigen robot",
+        "sector": "engineering",
+        "capacity": 24,
+        "levels": ["po", "vo"],
+        "min_age": 10,
+        "max_age": 14,
+        "starts_at": "09:30",
+        "ends_at": "12:30",
+        "postcode": "5612 AB",
+        **kw,
+    }
 
 
 def group_body(programme_id: str, **kw) -> dict:
-    return {"programme_id": programme_id, "pupil_count": 12, "ages": [12, 13], "teacher_name": "Mw. Bakker",
-            "preferred_sectors": ["ict"], "max_travel_km": 30, **kw}
+    return {
+        "programme_id": programme_id,
+        "pupil_count": 12,
+        "ages": [12, 13],
+        "teacher_name": "Mw. Bakker",
+        "preferred_sectors": ["ict"],
+        "max_travel_km": 30,
+        **kw,
+    }
 
 
 class Api:
@@ -54,8 +82,14 @@ class Api:
     async def programme(self, *, kind: str = "girls_day", open_: bool = True, deadline_in: timedelta = timedelta(days=30), **kw) -> dict:
         now = datetime.now(UTC)
         closes = now + deadline_in
-        body = {"kind": kind, "name": f"Programme {uuid.uuid4().hex[:6]}", "event_date": (closes + timedelta(days=7)).date().isoformat(),
-                "opens_at": (min(now, closes) - timedelta(days=10)).isoformat(), "closes_at": closes.isoformat(), **kw}
+        body = {
+            "kind": kind,
+            "name": f"Programme {uuid.uuid4().hex[:6]}",
+            "event_date": (closes + timedelta(days=7)).date().isoformat(),
+            "opens_at": (min(now, closes) - timedelta(days=10)).isoformat(),
+            "closes_at": closes.isoformat(),
+            **kw,
+        }
         r = await self.client.post("/api/programmes", json=body, headers=ADMIN)
         assert r.status_code == 201, r.text
         if open_:
@@ -136,8 +170,15 @@ async def settings(nats_url, namespace, tmp_path, registration_pg) -> Settings:
     if registration_pg:
         await _empty(registration_pg)
         urls["registration_database_url"] = registration_pg
-    return Settings(nats_url=nats_url, namespace=namespace, data_dir=tmp_path / "var", admin_token="test-admin-token",
-                    max_deliver=3, _env_file=None, **urls)
+    return Settings(
+        nats_url=nats_url,
+        namespace=namespace,
+        data_dir=tmp_path / "var",
+        admin_token="test-admin-token",
+        max_deliver=3,
+        _env_file=None,
+        **urls,
+    )
 
 
 @pytest.fixture

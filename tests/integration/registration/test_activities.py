@@ -40,8 +40,11 @@ async def test_an_activity_needs_a_capacity_above_zero(api):
 async def test_an_activity_with_a_bad_postcode_sector_and_slot_names_each_problem(api):
     programme = await api.programme()
     company = await api.company()
-    r = await api.post(f"/api/companies/{company[0]}/activities", headers=company[1],
-                       json=activity_body(programme["id"], postcode="12345", sector="astrology", starts_at="13:00", ends_at="12:00"))
+    r = await api.post(
+        f"/api/companies/{company[0]}/activities",
+        headers=company[1],
+        json=activity_body(programme["id"], postcode="12345", sector="astrology", starts_at="13:00", ends_at="12:00"),
+    )
     assert rules(r) == {("postcode", "postcode_format"), ("sector", "sector_unknown"), ("ends_at", "slot_order")}
 
 

@@ -49,9 +49,14 @@ async def _call(api, request, headers):
 async def test_every_school_endpoint_allows_the_school_itself_and_the_admin_and_refuses_everyone_else(api):
     programme, school, other_school, company, _ = await _world(api)
     for label, make in _school_endpoints(programme["id"]):
-        for who, headers, expected in (("nobody", NO_AUTH, {401}), ("unknown token", BAD, {401}),
-                                       ("another school", other_school[1], {403}), ("a company", company[1], {403}),
-                                       ("the school", school[1], {200, 201}), ("admin", ADMIN, {200, 201})):
+        for who, headers, expected in (
+            ("nobody", NO_AUTH, {401}),
+            ("unknown token", BAD, {401}),
+            ("another school", other_school[1], {403}),
+            ("a company", company[1], {403}),
+            ("the school", school[1], {200, 201}),
+            ("admin", ADMIN, {200, 201}),
+        ):
             group = await api.group(school, programme["id"], pupils=[{"pupil_ref": "p1"}])
             r = await _call(api, make(school[0], group["id"]), headers)
             assert r.status_code in expected, f"{label} by {who}: {r.status_code} {r.text}"
@@ -62,9 +67,14 @@ async def test_every_school_endpoint_allows_the_school_itself_and_the_admin_and_
 async def test_every_company_endpoint_allows_the_company_itself_and_the_admin_and_refuses_everyone_else(api):
     programme, school, _, company, other_company = await _world(api)
     for label, make in _company_endpoints(programme["id"]):
-        for who, headers, expected in (("nobody", NO_AUTH, {401}), ("unknown token", BAD, {401}),
-                                       ("another company", other_company[1], {403}), ("a school", school[1], {403}),
-                                       ("the company", company[1], {200, 201}), ("admin", ADMIN, {200, 201})):
+        for who, headers, expected in (
+            ("nobody", NO_AUTH, {401}),
+            ("unknown token", BAD, {401}),
+            ("another company", other_company[1], {403}),
+            ("a school", school[1], {403}),
+            ("the company", company[1], {200, 201}),
+            ("admin", ADMIN, {200, 201}),
+        ):
             activity = await api.activity(company, programme["id"])
             r = await _call(api, make(company[0], activity["id"]), headers)
             assert r.status_code in expected, f"{label} by {who}: {r.status_code} {r.text}"
@@ -72,14 +82,29 @@ async def test_every_company_endpoint_allows_the_company_itself_and_the_admin_an
 
 async def test_admin_endpoints_refuse_schools_companies_and_anonymous_callers(api):
     programme, school, _, company, _ = await _world(api)
-    body = {"kind": "girls_day", "name": "X", "event_date": "2030-04-08", "opens_at": "2030-01-01T00:00:00Z", "closes_at": "2030-03-01T00:00:00Z"}
-    endpoints = [("POST programme", "/api/programmes", {"json": body}),
-                 ("POST close", f"/api/programmes/{programme['id']}/close", {}),
-                 ("POST import", "/api/imports/schools", {"content": b"brin,name,level,postcode,contact_name,contact_email\n",
-                                                            "headers": {"content-type": "text/csv"}})]
+    body = {
+        "kind": "girls_day",
+        "name": "X",
+        "event_date": "2030-04-08",
+        "opens_at": "2030-01-01T00:00:00Z",
+        "closes_at": "2030-03-01T00:00:00Z",
+    }
+    endpoints = [
+        ("POST programme", "/api/programmes", {"json": body}),
+        ("POST close", f"/api/programmes/{programme['id']}/close", {}),
+        (
+            "POST import",
+            "/api/imports/schools",
+            {"content": b"brin,name,level,postcode,contact_name,contact_email\n", "headers": {"content-type": "text/csv"}},
+        ),
+    ]
     for label, path, kw in endpoints:
-        for who, headers, expected in (("nobody", NO_AUTH, 401), ("unknown token", BAD, 401), ("a school", school[1], 403),
-                                       ("a company", company[1], 403)):
+        for who, headers, expected in (
+            ("nobody", NO_AUTH, 401),
+            ("unknown token", BAD, 401),
+            ("a school", school[1], 403),
+            ("a company", company[1], 403),
+        ):
             r = await api.post(path, headers={**kw.get("headers", {}), **headers}, **{k: v for k, v in kw.items() if k != "headers"})
             assert r.status_code == expected, f"{label} by {who}: {r.status_code} {r.text}"
         r = await api.post(path, headers={**kw.get("headers", {}), **ADMIN}, **{k: v for k, v in kw.items() if k != "headers"})

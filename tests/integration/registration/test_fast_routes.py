@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from services.registration.app import build_app
 from services.registration import fast_routes
+from services.registration.app import build_app
 from services.registration.fast_routes import FastRoutes
 from tests.conftest import running
 from tests.integration.registration.conftest import ADMIN, _empty, activity_body, bearer, company_body, group_body, school_body
@@ -39,13 +39,29 @@ async def _scenario(client) -> list[tuple]:
     async def send(method: str, path: str, **kw):
         r = await client.request(method, path, **kw)
         location = r.headers.get("location")
-        answers.append((method, UUID.sub("<id>", path), r.status_code, r.headers.get("idempotent-replayed"),
-                        UUID.sub("<id>", location) if location else None, _blank(r.json())))
+        answers.append(
+            (
+                method,
+                UUID.sub("<id>", path),
+                r.status_code,
+                r.headers.get("idempotent-replayed"),
+                UUID.sub("<id>", location) if location else None,
+                _blank(r.json()),
+            )
+        )
         return r
 
-    r = await client.post("/api/programmes", headers=ADMIN, json={
-        "kind": "girls_day", "name": "Girls' Day", "event_date": "2099-04-01", "opens_at": "2020-01-01T00:00:00Z",
-        "closes_at": "2099-03-01T00:00:00Z"})
+    r = await client.post(
+        "/api/programmes",
+        headers=ADMIN,
+        json={
+            "kind": "girls_day",
+            "name": "Girls' Day",
+            "event_date": "2099-04-01",
+            "opens_at": "2020-01-01T00:00:00Z",
+            "closes_at": "2099-03-01T00:00:00Z",
+        },
+    )
     programme = r.json()["id"]
     await client.post(f"/api/programmes/{programme}/open", headers=ADMIN)
 
@@ -104,6 +120,7 @@ async def test_the_fast_path_answers_every_hot_request_as_fastapi_does(settings,
         async def spy(*args, _original=original, _name=name):
             answered.append(_name)
             return await _original(*args)
+
         monkeypatch.setattr(fast_routes, name, spy)
     fast = build_app(settings)
     assert any(m.cls is FastRoutes for m in fast.user_middleware)
@@ -135,5 +152,8 @@ async def test_the_fast_path_answers_every_hot_request_as_fastapi_does(settings,
 
 async def _group_registrations_counted(client) -> float:
     labels = 'method="POST",route="/api/schools/{school_id}/groups",service="registration",status="201"'
-    return sum(float(line.rsplit(" ", 1)[1]) for line in (await client.get("/metrics")).text.splitlines()
-               if line.startswith("girlsday_http_requests_total{") and all(part in line for part in labels.split(",")))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in (await client.get("/metrics")).text.splitlines()
+        if line.startswith("girlsday_http_requests_total{") and all(part in line for part in labels.split(","))
+    )

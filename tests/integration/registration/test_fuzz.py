@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import hypothesis
 import httpx
+import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
@@ -22,8 +22,14 @@ def fuzz(schema, base: str, real_ids: dict[str, str], credentials: list[dict]) -
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @hypothesis.settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(), real=st.booleans(), who=st.sampled_from(credentials))
         def run(case, real, who):
             params = case.path_parameters or {}
@@ -48,7 +54,13 @@ async def test_fuzzing_the_openapi_finds_no_server_error(settings, js):
             activity = await api.activity(company, programme["id"])
             group = await api.group(school, programme["id"], pupils=[{"pupil_ref": "p1"}])
             schema = schemathesis.openapi.from_dict((await http.get("/openapi.json")).json())
-        ids = {"programme_id": programme["id"], "school_id": school[0], "company_id": company[0], "activity_id": activity["id"],
-               "group_id": group["id"], "pupil_ref": "p1"}
+        ids = {
+            "programme_id": programme["id"],
+            "school_id": school[0],
+            "company_id": company[0],
+            "activity_id": activity["id"],
+            "group_id": group["id"],
+            "pupil_ref": "p1",
+        }
         failures = await asyncio.to_thread(fuzz, schema, base, ids, [ADMIN, school[1], company[1], {}])
     assert failures == []

@@ -7,11 +7,18 @@ from tests.integration.registration.conftest import ADMIN, group_body, rules, st
 async def test_a_school_registers_edits_and_withdraws_a_group_and_each_change_is_announced_once(api, js, topology):
     programme = await api.programme()
     school = await api.school()
-    group = await api.group(school, programme["id"], pupils=[{"pupil_ref": "2b-01", "age": 13, "parental_consent": True}],
-                            split={"may_split": True, "max_parts": 2, "min_part_size": 6})
+    group = await api.group(
+        school,
+        programme["id"],
+        pupils=[{"pupil_ref": "2b-01", "age": 13, "parental_consent": True}],
+        split={"may_split": True, "max_parts": 2, "min_part_size": 6},
+    )
     assert group["status"] == "registered" and group["revision"] == 1
-    edited = await api.put(f"/api/groups/{group['id']}", headers=school[1],
-                           json={k: v for k, v in group_body(programme["id"], pupil_count=16).items() if k != "programme_id"})
+    edited = await api.put(
+        f"/api/groups/{group['id']}",
+        headers=school[1],
+        json={k: v for k, v in group_body(programme["id"], pupil_count=16).items() if k != "programme_id"},
+    )
     assert edited.status_code == 200 and edited.json()["pupil_count"] == 16 and edited.json()["revision"] == 2
     withdrawn = await api.post(f"/api/groups/{group['id']}/withdraw", headers=school[1])
     assert withdrawn.json()["status"] == "withdrawn"
@@ -46,11 +53,16 @@ async def test_preferences_must_name_activities_of_the_same_programme(api):
     here = await api.activity(company, programme["id"])
     elsewhere = await api.activity(company, other["id"])
     school = await api.school()
-    r = await api.post(f"/api/schools/{school[0]}/groups", headers=school[1],
-                       json=group_body(programme["id"], preferred_activities=[here["id"], elsewhere["id"], "no-such-activity"]))
+    r = await api.post(
+        f"/api/schools/{school[0]}/groups",
+        headers=school[1],
+        json=group_body(programme["id"], preferred_activities=[here["id"], elsewhere["id"], "no-such-activity"]),
+    )
     assert r.status_code == 422
     assert rules(r) == {("preferred_activities.1", "activity_not_in_programme"), ("preferred_activities.2", "activity_not_in_programme")}
-    ok = await api.post(f"/api/schools/{school[0]}/groups", headers=school[1], json=group_body(programme["id"], preferred_activities=[here["id"]]))
+    ok = await api.post(
+        f"/api/schools/{school[0]}/groups", headers=school[1], json=group_body(programme["id"], preferred_activities=[here["id"]])
+    )
     assert ok.status_code == 201
 
 
@@ -75,10 +87,20 @@ async def test_a_group_for_a_programme_that_is_not_open_is_refused(api):
 async def test_split_rules_and_pupil_codes_are_checked(api):
     programme = await api.programme()
     school = await api.school()
-    r = await api.post(f"/api/schools/{school[0]}/groups", headers=school[1], json=group_body(
-        programme["id"], split={"may_split": True, "max_parts": 2, "min_part_size": 7},
-        pupils=[{"pupil_ref": "Anna de Vries"}, {"pupil_ref": "p2", "age": 17}]))
-    assert rules(r) == {("split.min_part_size", "split_impossible"), ("pupils.0.pupil_ref", "pupil_ref_format"), ("pupils.1.age", "age_out_of_range")}
+    r = await api.post(
+        f"/api/schools/{school[0]}/groups",
+        headers=school[1],
+        json=group_body(
+            programme["id"],
+            split={"may_split": True, "max_parts": 2, "min_part_size": 7},
+            pupils=[{"pupil_ref": "Anna de Vries"}, {"pupil_ref": "p2", "age": 17}],
+        ),
+    )
+    assert rules(r) == {
+        ("split.min_part_size", "split_impossible"),
+        ("pupils.0.pupil_ref", "pupil_ref_format"),
+        ("pupils.1.age", "age_out_of_range"),
+    }
 
 
 async def test_in_individual_mode_pupils_rank_activities_through_their_school(api, js, topology):
@@ -87,7 +109,9 @@ async def test_in_individual_mode_pupils_rank_activities_through_their_school(ap
     first = await api.activity(company, programme["id"], min_age=12, max_age=18)
     second = await api.activity(company, programme["id"], min_age=12, max_age=18)
     school = await api.school()
-    group = await api.group(school, programme["id"], pupil_count=2, ages=[14], pupils=[{"pupil_ref": "e1", "age": 14}, {"pupil_ref": "e2", "age": 15}])
+    group = await api.group(
+        school, programme["id"], pupil_count=2, ages=[14], pupils=[{"pupil_ref": "e1", "age": 14}, {"pupil_ref": "e2", "age": 15}]
+    )
     r = await api.put(f"/api/groups/{group['id']}/rankings", headers=school[1], json={"rankings": {"e1": [second["id"], first["id"]]}})
     assert r.status_code == 200, r.text
     assert [p["ranking"] for p in r.json()["pupils"]] == [[second["id"], first["id"]], []]
@@ -106,8 +130,11 @@ async def test_in_individual_mode_pupils_rank_activities_through_their_school(ap
 async def test_rankings_are_refused_in_a_group_mode_programme(api):
     programme = await api.programme()
     school = await api.school()
-    r = await api.post(f"/api/schools/{school[0]}/groups", headers=school[1],
-                       json=group_body(programme["id"], pupils=[{"pupil_ref": "p1", "ranking": ["x"]}]))
+    r = await api.post(
+        f"/api/schools/{school[0]}/groups",
+        headers=school[1],
+        json=group_body(programme["id"], pupils=[{"pupil_ref": "p1", "ranking": ["x"]}]),
+    )
     assert ("pupils.0.ranking", "ranking_needs_individual_mode") in rules(r)
 
 

@@ -11,7 +11,9 @@ async def test_a_retried_school_registration_with_the_same_key_creates_one_schoo
     assert first.status_code == retry.status_code == 201
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.json() == first.json()
-    assert (await api.get(f"/api/schools/{first.json()['school']['id']}", headers=bearer(retry.json()["account_secret"]))).status_code == 200
+    assert (
+        await api.get(f"/api/schools/{first.json()['school']['id']}", headers=bearer(retry.json()["account_secret"]))
+    ).status_code == 200
     await asyncio.sleep(0.6)
     assert len(await stream_events(js, topology)) == 1
 
@@ -26,7 +28,9 @@ async def test_concurrent_retries_of_a_group_registration_create_one_group_and_o
     programme = await api.programme()
     school = await api.school()
     headers = {**school[1], "Idempotency-Key": "group-1"}
-    answers = await asyncio.gather(*(api.post(f"/api/schools/{school[0]}/groups", json=group_body(programme["id"]), headers=headers) for _ in range(8)))
+    answers = await asyncio.gather(
+        *(api.post(f"/api/schools/{school[0]}/groups", json=group_body(programme["id"]), headers=headers) for _ in range(8))
+    )
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
     assert len((await api.get(f"/api/schools/{school[0]}/groups", headers=school[1])).json()) == 1

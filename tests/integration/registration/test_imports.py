@@ -17,7 +17,13 @@ async def test_importing_a_school_list_reports_every_row_and_importing_it_again_
     first = await api.post("/api/imports/schools", content=SCHOOLS.encode(), headers={**ADMIN, "content-type": "text/csv"})
     assert first.status_code == 200, first.text
     report = first.json()
-    assert [(r["line"], r["status"]) for r in report["rows"]] == [(2, "created"), (3, "rejected"), (4, "created"), (5, "rejected"), (6, "rejected")]
+    assert [(r["line"], r["status"]) for r in report["rows"]] == [
+        (2, "created"),
+        (3, "rejected"),
+        (4, "created"),
+        (5, "rejected"),
+        (6, "rejected"),
+    ]
     assert report["rows"][1]["errors"][0]["type"] == "brin_format"
     assert report["rows"][3]["errors"][0]["type"] == "postcode_format"
     assert report["rows"][4]["errors"][0]["type"] == "duplicate_in_file"
@@ -43,8 +49,11 @@ async def test_a_file_without_the_required_columns_is_refused_as_a_whole(api):
 
 
 async def test_the_command_line_import_sends_chunks_keeps_file_line_numbers_and_is_repeatable(api, js, topology):
-    companies = "kvk,name,sectors,postcode,contact_name,contact_email\n" + "".join(
-        f"{10000000 + i},Bedrijf {i},ict|energy,5612 AB,Piet,piet{i}@bedrijf.nl\n" for i in range(25)) + "123,Kort,ict,5612 AB,Piet,p@b.nl\n"
+    companies = (
+        "kvk,name,sectors,postcode,contact_name,contact_email\n"
+        + "".join(f"{10000000 + i},Bedrijf {i},ict|energy,5612 AB,Piet,piet{i}@bedrijf.nl\n" for i in range(25))
+        + "123,Kort,ict,5612 AB,Piet,p@b.nl\n"
+    )
     quiet = Console(file=open("/dev/null", "w"))
     report = await import_file(api.client, "companies", companies, "test-admin-token", chunk_size=10, console=quiet)
     assert (report["created"], report["rejected"]) == (25, 1)

@@ -29,9 +29,17 @@ async def test_an_energy_transition_programme_defaults_to_individual_pupils(api)
 
 async def test_a_programme_that_closes_before_it_opens_is_refused_naming_the_rule(api):
     now = datetime.now(UTC)
-    r = await api.post("/api/programmes", headers=ADMIN, json={
-        "kind": "girls_day", "name": "X", "event_date": (now + timedelta(days=40)).date().isoformat(),
-        "opens_at": (now + timedelta(days=20)).isoformat(), "closes_at": (now + timedelta(days=10)).isoformat()})
+    r = await api.post(
+        "/api/programmes",
+        headers=ADMIN,
+        json={
+            "kind": "girls_day",
+            "name": "X",
+            "event_date": (now + timedelta(days=40)).date().isoformat(),
+            "opens_at": (now + timedelta(days=20)).isoformat(),
+            "closes_at": (now + timedelta(days=10)).isoformat(),
+        },
+    )
     assert r.status_code == 422 and rules(r) == {("closes_at", "window_order")}
 
 

@@ -14,7 +14,12 @@ async def test_a_school_registers_once_gets_a_secret_and_its_province_from_the_p
     assert [e["type"] for e in events] == ["nl.vhto.girlsday.registration.school.registered.v1"]
     data = events[0]["data"]
     assert data["school_id"] == school["id"] and data["province"] == "Utrecht"
-    assert "j.devries" not in str(events[0]) and "030 123 4567" not in str(events[0]) and "de Vries" not in str(events[0]) and "contact" not in data
+    assert (
+        "j.devries" not in str(events[0])
+        and "030 123 4567" not in str(events[0])
+        and "de Vries" not in str(events[0])
+        and "contact" not in data
+    )
 
 
 async def test_a_second_school_with_the_same_brin_gets_a_409_pointing_at_the_first(api):

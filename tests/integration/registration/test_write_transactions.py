@@ -38,12 +38,14 @@ def inserting(*names: str, then=None):
         if then:
             return await then(session)
         return names
+
     return work
 
 
 async def keys(runtime) -> list[str]:
     async def all_keys(session):
         return list((await session.execute(KEYS)).scalars())
+
     return await tx.read(runtime, all_keys)
 
 
@@ -55,12 +57,14 @@ async def test_a_transaction_commits_and_answers_what_its_work_returns(runtime):
 async def test_a_transaction_sees_its_own_writes(runtime):
     async def count(session):
         return list((await session.execute(KEYS)).scalars())
+
     assert await tx.write(runtime, inserting("a", then=count)) == ["a"]
 
 
 async def test_an_exception_rolls_back_that_transaction_and_reaches_its_caller(runtime):
     async def broken(session):
         raise RuntimeError("rule broken")
+
     with pytest.raises(RuntimeError):
         await tx.write(runtime, inserting("a", then=broken))
     assert await keys(runtime) == []
@@ -72,9 +76,14 @@ async def test_concurrent_transactions_share_a_batch_and_fail_only_on_their_own(
 
     async def broken(session):
         raise ValueError("no")
+
     outcomes = await asyncio.gather(
-        tx.write(runtime, inserting("a")), tx.write(runtime, inserting("b", "taken")), tx.write(runtime, inserting("c", then=broken)),
-        tx.write(runtime, inserting("d")), return_exceptions=True)
+        tx.write(runtime, inserting("a")),
+        tx.write(runtime, inserting("b", "taken")),
+        tx.write(runtime, inserting("c", then=broken)),
+        tx.write(runtime, inserting("d")),
+        return_exceptions=True,
+    )
     assert outcomes[0] == ("a",) and outcomes[3] == ("d",)
     assert isinstance(outcomes[1], IntegrityError) and isinstance(outcomes[2], ValueError)
     assert tx._batcher(runtime.engine).batches == batches + 1  # all four in one BEGIN ... COMMIT
@@ -84,6 +93,7 @@ async def test_concurrent_transactions_share_a_batch_and_fail_only_on_their_own(
 async def test_a_later_transaction_of_a_batch_sees_the_writes_of_an_earlier_one(runtime):
     async def seen(session):
         return list((await session.execute(KEYS)).scalars())
+
     first, second = await asyncio.gather(tx.write(runtime, inserting("a")), tx.write(runtime, seen))
     assert second == ["a"]
 
@@ -91,6 +101,7 @@ async def test_a_later_transaction_of_a_batch_sees_the_writes_of_an_earlier_one(
 async def test_reads_of_a_batch_see_only_committed_data(runtime):
     async def seen(session):
         return list((await session.execute(KEYS)).scalars())
+
     written, read = await asyncio.gather(tx.write(runtime, inserting("a")), tx.read(runtime, seen))
     assert read == []  # run before the batch's writes: never what a failed COMMIT could take back
     assert await keys(runtime) == ["a"]
@@ -99,6 +110,7 @@ async def test_reads_of_a_batch_see_only_committed_data(runtime):
 async def test_work_that_awaits_anything_but_its_session_is_refused(runtime):
     async def sleepy(session):
         await asyncio.sleep(0)
+
     with pytest.raises(RuntimeError, match="awaited something other than its session"):
         await tx.write(runtime, sleepy)
     await tx.write(runtime, inserting("a"))  # the connection is usable again, nothing left open

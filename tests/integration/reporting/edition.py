@@ -13,29 +13,59 @@ P = "gd26"
 
 
 def _group(group_id, school_id, pupils, day, revision=1, kind=c.GroupRegistered):
-    return kind(group_id=group_id, school_id=school_id, programme_id=P, pupil_count=pupils,
-                revision=revision, registered_at=datetime(2026, 2, day, 10, tzinfo=UTC))
+    return kind(
+        group_id=group_id,
+        school_id=school_id,
+        programme_id=P,
+        pupil_count=pupils,
+        revision=revision,
+        registered_at=datetime(2026, 2, day, 10, tzinfo=UTC),
+    )
 
 
 def _activity(activity_id, company_id, sector, capacity):
-    return c.ActivityRegistered(activity_id=activity_id, company_id=company_id, programme_id=P,
-                                title=f"Activity {activity_id}", sector=sector, capacity=capacity,
-                                postcode="3511 AB")
+    return c.ActivityRegistered(
+        activity_id=activity_id,
+        company_id=company_id,
+        programme_id=P,
+        title=f"Activity {activity_id}",
+        sector=sector,
+        capacity=capacity,
+        postcode="3511 AB",
+    )
 
 
 def _placement(pid, group_id, school_id, activity_id, company_id, pupils, km):
-    return c.PlacementAssigned(placement_id=pid, run_id="run1", programme_id=P, group_id=group_id,
-                               school_id=school_id, activity_id=activity_id, company_id=company_id,
-                               pupil_count=pupils, distance_km=km)
+    return c.PlacementAssigned(
+        placement_id=pid,
+        run_id="run1",
+        programme_id=P,
+        group_id=group_id,
+        school_id=school_id,
+        activity_id=activity_id,
+        company_id=company_id,
+        pupil_count=pupils,
+        distance_km=km,
+    )
 
 
 def edition_data() -> list[c.Contract]:
     return [
-        c.ProgrammeOpened(programme_id=P, kind="girls_day", name="Girls' Day 2026",
-                          event_date=date(2026, 4, 9), registration_opens=T0,
-                          registration_closes=T0 + timedelta(days=40), target_pupils=100,
-                          target_schools=5, target_companies=3, allocation_mode="groups",
-                          min_group_size=10, min_age=10, max_age=15),
+        c.ProgrammeOpened(
+            programme_id=P,
+            kind="girls_day",
+            name="Girls' Day 2026",
+            event_date=date(2026, 4, 9),
+            registration_opens=T0,
+            registration_closes=T0 + timedelta(days=40),
+            target_pupils=100,
+            target_schools=5,
+            target_companies=3,
+            allocation_mode="groups",
+            min_group_size=10,
+            min_age=10,
+            max_age=15,
+        ),
         c.SchoolRegistered(school_id="s1", brin="12AB", name="A", level="vo", postcode="3511 AB", province="Utrecht"),
         c.SchoolRegistered(school_id="s2", brin="13AB", name="B", level="po", postcode="3512 AB", province="Utrecht"),
         c.SchoolRegistered(school_id="s3", brin="14AB", name="C", level="vo", postcode="8911 AB", province="Fryslân"),
@@ -56,15 +86,29 @@ def edition_data() -> list[c.Contract]:
         _placement("p2", "g3", "s3", "a2", "c2", 15, 30.0),
         _placement("p3", "g3", "s3", "a1", "c1", 10, 20.0),
         _placement("p4", "g2", "s2", "a1", "c1", 18, 5.0),
-        c.PlacementCancelled(placement_id="p4", programme_id=P, group_id="g2", school_id="s2",
-                             activity_id="a1", pupil_count=18),
+        c.PlacementCancelled(placement_id="p4", programme_id=P, group_id="g2", school_id="s2", activity_id="a1", pupil_count=18),
         c.GroupWaitlisted(programme_id=P, group_id="g2", school_id="s2", pupil_count=18),
-        c.RunCompleted(run_id="run1", programme_id=P, mode="groups", seed=1, placed_pupils=45,
-                       unplaced_pupils=29, splits=1, placed_ratio=0.61, duration_s=0.2, inputs_digest="x"),
+        c.RunCompleted(
+            run_id="run1",
+            programme_id=P,
+            mode="groups",
+            seed=1,
+            placed_pupils=45,
+            unplaced_pupils=29,
+            splits=1,
+            placed_ratio=0.61,
+            duration_s=0.2,
+            inputs_digest="x",
+        ),
         *[c.ResponseRecorded(response_id=f"r{i}", programme_id=P, phase="pre", school_id="s1") for i in range(3)],
         c.ResponseRecorded(response_id="r9", programme_id=P, phase="post", school_id="s1"),
-        c.ResultsUpdated(programme_id=P, invited={"pre": 40, "post": 40}, responded={"pre": 30, "post": 20},
-                         paired=18, effects={"interest": {"mean_pre": 2.5, "mean_post": 3.1}}),
+        c.ResultsUpdated(
+            programme_id=P,
+            invited={"pre": 40, "post": 40},
+            responded={"pre": 30, "post": 20},
+            paired=18,
+            effects={"interest": {"mean_pre": 2.5, "mean_post": 3.1}},
+        ),
         c.ReminderDue(programme_id=P, school_id="s1", phase="post", response_rate=0.5, closes_at=T0),
         c.PupilErased(pupil_ref="x-1"),
     ]
@@ -73,22 +117,50 @@ def edition_data() -> list[c.Contract]:
 def edition_events() -> list[CloudEvent]:
     """The edition as CloudEvents, a second apart, in the order things happened."""
     return [
-        CloudEvent(id=str(uuid.uuid4()), source="/test", type=data.TYPE, time=T0 + timedelta(seconds=i),
-                   data=data.model_dump(mode="json"))
+        CloudEvent(id=str(uuid.uuid4()), source="/test", type=data.TYPE, time=T0 + timedelta(seconds=i), data=data.model_dump(mode="json"))
         for i, data in enumerate(edition_data())
     ]
 
 
 EXPECTED_TOTALS = {
-    "schools": 3, "groups": 4, "pupils": 74, "companies": 2, "activities": 2, "capacity": 70,
-    "placements": 3, "placed_groups": 2, "placed_pupils": 45, "unplaced_groups": 2,
-    "unplaced_pupils": 29, "waitlisted_groups": 1, "waitlisted_pupils": 18, "split_groups": 1,
+    "schools": 3,
+    "groups": 4,
+    "pupils": 74,
+    "companies": 2,
+    "activities": 2,
+    "capacity": 70,
+    "placements": 3,
+    "placed_groups": 2,
+    "placed_pupils": 45,
+    "unplaced_groups": 2,
+    "unplaced_pupils": 29,
+    "waitlisted_groups": 1,
+    "waitlisted_pupils": 18,
+    "split_groups": 1,
 }
 EXPECTED_PROVINCES = {
-    "Fryslân": {"schools": 1, "groups": 1, "pupils": 25, "placed_pupils": 25, "unplaced_pupils": 0,
-                "companies": 1, "activities": 1, "capacity": 30, "mean_distance_km": 25.0},
-    "Utrecht": {"schools": 2, "groups": 3, "pupils": 49, "placed_pupils": 20, "unplaced_pupils": 29,
-                "companies": 1, "activities": 1, "capacity": 40, "mean_distance_km": 10.0},
+    "Fryslân": {
+        "schools": 1,
+        "groups": 1,
+        "pupils": 25,
+        "placed_pupils": 25,
+        "unplaced_pupils": 0,
+        "companies": 1,
+        "activities": 1,
+        "capacity": 30,
+        "mean_distance_km": 25.0,
+    },
+    "Utrecht": {
+        "schools": 2,
+        "groups": 3,
+        "pupils": 49,
+        "placed_pupils": 20,
+        "unplaced_pupils": 29,
+        "companies": 1,
+        "activities": 1,
+        "capacity": 40,
+        "mean_distance_km": 10.0,
+    },
 }
 EXPECTED_SECTORS = {
     "energie": {"companies": 1, "activities": 1, "capacity": 40, "placed_pupils": 30},
@@ -101,5 +173,4 @@ async def publish(js, topology, event: CloudEvent, *, dedup: bool = True) -> Non
     data = event.contract()
     subject = data.nats_subject()
     headers = {"Nats-Msg-Id": event.id} if dedup else None
-    await js.publish(topology.subject(subject), event.to_bytes(),
-                     stream=topology.stream_for_subject(subject), headers=headers)
+    await js.publish(topology.subject(subject), event.to_bytes(), stream=topology.stream_for_subject(subject), headers=headers)

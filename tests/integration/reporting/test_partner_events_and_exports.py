@@ -13,7 +13,7 @@ from shared.envelope import CloudEvent
 from tests.conftest import running
 from tests.helpers import eventually
 
-from .edition import EXPECTED_TOTALS, P, T0, edition_events, publish
+from .edition import EXPECTED_TOTALS, T0, P, edition_events, publish
 
 FAST = ReportingSettings(kpi_interval_s=0.5, lag_interval_s=0.2, _env_file=None)
 RELATIONS = [
@@ -26,17 +26,28 @@ def _small_province_events() -> list[CloudEvent]:
     extra = [
         c.SchoolRegistered(school_id="s4", brin="15AB", name="D", level="po", postcode="9711 AB", province="Groningen"),
         c.GroupRegistered(group_id="g6", school_id="s4", programme_id=P, pupil_count=5, registered_at=T0),
-        c.PlacementAssigned(placement_id="p6", run_id="run1", programme_id=P, group_id="g6", school_id="s4",
-                            activity_id="a2", company_id="c2", pupil_count=5, distance_km=3.0),
+        c.PlacementAssigned(
+            placement_id="p6",
+            run_id="run1",
+            programme_id=P,
+            group_id="g6",
+            school_id="s4",
+            activity_id="a2",
+            company_id="c2",
+            pupil_count=5,
+            distance_km=3.0,
+        ),
     ]
-    return [CloudEvent(id=str(uuid.uuid4()), source="/test", type=d.TYPE, time=T0, data=d.model_dump(mode="json"))
-            for d in extra]
+    return [CloudEvent(id=str(uuid.uuid4()), source="/test", type=d.TYPE, time=T0, data=d.model_dump(mode="json")) for d in extra]
 
 
 async def _partner_messages(js, topology, durable):
-    sub = await js.pull_subscribe(topology.subject("reporting.public.*.kpi.updated"), durable=durable,
-                                  stream=topology.stream_of_service("reporting"),
-                                  config=ConsumerConfig(ack_wait=30))
+    sub = await js.pull_subscribe(
+        topology.subject("reporting.public.*.kpi.updated"),
+        durable=durable,
+        stream=topology.stream_of_service("reporting"),
+        config=ConsumerConfig(ack_wait=30),
+    )
     try:
         messages = await sub.fetch(100, timeout=1)
     except Exception:
@@ -54,10 +65,16 @@ async def test_partners_get_suppressed_kpis_that_never_leak_a_small_count(settin
     received: list[CloudEvent] = []
 
     async with running(build_app(settings, FAST)) as client:
+
         async def all_projected():
             response = await client.get(f"/api/programmes/{P}/summary")
-            return response.status_code == 200 and response.json()["totals"]["placements"] == 4 \
-                and response.json()["totals"]["groups"] == 5 and response.json()["surveys"]["effects"]
+            return (
+                response.status_code == 200
+                and response.json()["totals"]["placements"] == 4
+                and response.json()["totals"]["groups"] == 5
+                and response.json()["surveys"]["effects"]
+            )
+
         await eventually(all_projected, timeout=20)
         http_kpi = (await client.get(f"/api/programmes/{P}/kpi")).json()
 
@@ -71,6 +88,7 @@ async def test_partners_get_suppressed_kpis_that_never_leak_a_small_count(settin
         async def no_lag():
             text = (await client.get("/metrics")).text
             return 'girlsday_reporting_projection_lag{stream="registration"} 0.0' in text
+
         await eventually(no_lag, timeout=10)
     figures = kpi["figures"]
     assert received[-1].type == c.KpiUpdated.type_name()
@@ -115,17 +133,18 @@ async def _processed_groups(settings, n):
 
 async def test_unknown_types_are_skipped_and_malformed_events_dead_lettered(start_service, js, topology):
     unknown = CloudEvent(id="u1", source="/test", type="nl.vhto.girlsday.registration.thing.happened.v9", time=T0, data={"x": 1})
-    malformed = CloudEvent(id="m1", source="/test", type=c.GroupRegistered.type_name(), time=T0,
-                           data={"group_id": "g", "programme_id": P})
+    malformed = CloudEvent(id="m1", source="/test", type=c.GroupRegistered.type_name(), time=T0, data={"group_id": "g", "programme_id": P})
     for event in (unknown, malformed):
-        await js.publish(topology.subject("registration.group.registered"), event.to_bytes(),
-                         stream=topology.stream_of_service("registration"))
-    await js.publish(topology.subject("registration.group.registered"), b"not json",
-                     stream=topology.stream_of_service("registration"))
+        await js.publish(
+            topology.subject("registration.group.registered"), event.to_bytes(), stream=topology.stream_of_service("registration")
+        )
+    await js.publish(topology.subject("registration.group.registered"), b"not json", stream=topology.stream_of_service("registration"))
     async with start_service("reporting") as client:
+
         async def dead_lettered():
             info = await js.stream_info(topology.stream("DEAD_LETTER"))
             return info.state.messages == 2
+
         await eventually(dead_lettered)
         metrics = (await client.get("/metrics")).text
     assert 'type="nl.vhto.girlsday.registration.thing.happened.v9"' in metrics
@@ -143,8 +162,10 @@ async def test_every_table_exports_as_csv_and_as_excel_with_dutch_settings(start
         await eventually(lambda: _summary_has_groups(client), timeout=20)
         plain = await client.get(f"/api/programmes/{P}/by_province.csv")
         excel = await client.get(f"/api/programmes/{P}/by_province.csv?dialect=excel-nl")
-        tables = [await client.get(f"/api/programmes/{P}/{t}.csv") for t in
-                  ("summary", "targets", "by_level", "by_sector", "registrations_per_day", "survey_responses", "survey_effects")]
+        tables = [
+            await client.get(f"/api/programmes/{P}/{t}.csv")
+            for t in ("summary", "targets", "by_level", "by_sector", "registrations_per_day", "survey_responses", "survey_effects")
+        ]
         unknown = await client.get(f"/api/programmes/{P}/secrets.csv")
         summary_excel = await client.get(f"/api/programmes/{P}/summary.csv?dialect=excel-nl")
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/csv")
@@ -159,8 +180,7 @@ async def test_every_table_exports_as_csv_and_as_excel_with_dutch_settings(start
 
 async def _summary_has_groups(client):
     response = await client.get(f"/api/programmes/{P}/summary")
-    return response.status_code == 200 and response.json()["totals"] == EXPECTED_TOTALS \
-        and response.json()["surveys"]["effects"]
+    return response.status_code == 200 and response.json()["totals"] == EXPECTED_TOTALS and response.json()["surveys"]["effects"]
 
 
 async def test_the_dashboard_is_dutch_first_with_english_available(start_service, js, topology):
@@ -185,8 +205,9 @@ async def test_the_example_partner_client_catches_up_after_downtime(settings, js
     from examples.partner_client import follow
 
     async def follow_once(seen):
-        return await follow(nats_url, "partner-demo", stream=topology.stream("REPORTING"),
-                            namespace=topology.namespace, on_kpis=seen.append, once=True)
+        return await follow(
+            nats_url, "partner-demo", stream=topology.stream("REPORTING"), namespace=topology.namespace, on_kpis=seen.append, once=True
+        )
 
     first, second = [], []
     async with running(build_app(settings, FAST)):

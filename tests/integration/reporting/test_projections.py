@@ -11,7 +11,13 @@ from shared import db
 from tests.helpers import eventually
 
 from .edition import (
-    EXPECTED_DAYS, EXPECTED_PROVINCES, EXPECTED_SECTORS, EXPECTED_TOTALS, P, edition_events, publish,
+    EXPECTED_DAYS,
+    EXPECTED_PROVINCES,
+    EXPECTED_SECTORS,
+    EXPECTED_TOTALS,
+    P,
+    edition_events,
+    publish,
 )
 
 EVENTS = len(edition_events())
@@ -24,6 +30,7 @@ async def _all_processed(client, expected_groups=EXPECTED_TOTALS["groups"]):
             return False
         body = response.json()
         return body["totals"] == EXPECTED_TOTALS and body["surveys"]["phases"]["post"]["responses_recorded"] == 1 and body
+
     return await eventually(check, timeout=20)
 
 
@@ -32,8 +39,7 @@ async def _figures(client) -> dict:
     summary.pop("as_of")
     return {
         "summary": summary,
-        **{dim: (await client.get(f"/api/programmes/{P}/breakdowns/{dim}")).json()
-           for dim in ("province", "level", "sector")},
+        **{dim: (await client.get(f"/api/programmes/{P}/breakdowns/{dim}")).json() for dim in ("province", "level", "sector")},
         "days": (await client.get(f"/api/programmes/{P}/registrations-per-day")).json(),
     }
 

@@ -27,8 +27,7 @@ async def sessions(new_database_url):
 
 async def _groups(sessions) -> dict:
     async with sessions() as session:
-        return {key: state.fields for (kind, key), state in (await store.load_states(session)).items()
-                if kind == "group"}
+        return {key: state.fields for (kind, key), state in (await store.load_states(session)).items() if kind == "group"}
 
 
 async def test_facts_of_one_transaction_build_on_each_other_and_are_written_at_its_commit(sessions):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -45,6 +45,7 @@ async def teacher(client, school="12AB", programme_id="gd-2027", expect_pupils=N
 
         async def consent_known():
             return (await client.get(f"/api/v1/surveys/{first}")).status_code == 200
+
         await eventually(consent_known)
     return key, found
 
@@ -85,8 +86,7 @@ async def test_placement_to_results_walks_the_whole_flow(settings, js, topology)
         r = await client.post(f"/api/v1/surveys/{pre['pup-00']}/response", json={"answers": ANSWERS})
         assert r.status_code == 409  # used tokens say so even after the close
         for i, ref in enumerate(REFS[:11]):
-            r = await client.post(f"/api/v1/surveys/{post[ref]}/response",
-                                  json={"answers": likert(4 + i % 2, "yes" if i < 8 else "maybe")})
+            r = await client.post(f"/api/v1/surveys/{post[ref]}/response", json={"answers": likert(4 + i % 2, "yes" if i < 8 else "maybe")})
             assert r.status_code == 201, r.text
 
         results = (await client.get("/api/v1/admin/results/gd-2027", params={"fresh": "true"}, headers=ADMIN)).json()
@@ -118,6 +118,7 @@ async def test_placement_to_results_walks_the_whole_flow(settings, js, topology)
         async def gone():
             r = await client.get(f"/api/v1/surveys/{post['pup-00']}")
             return r.status_code == 404
+
         await eventually(gone)
         results = (await client.get("/api/v1/admin/results/gd-2027", params={"fresh": "true"}, headers=ADMIN)).json()
         assert results["paired"]["n_pairs"] == 10
@@ -133,18 +134,15 @@ async def test_bad_input_gets_a_precise_4xx_and_stores_nothing(settings, js, top
 
         r = await client.post("/api/v1/surveys/" + "x" * 32 + "/response", json={"answers": ANSWERS})
         assert (r.status_code, r.json()["code"]) == (404, "unknown_token")
-        r = await client.post(f"/api/v1/surveys/{token}/response",
-                              json={"answers": {**ANSWERS, "interest_tech": 9, "interest_jobs": None}})
+        r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": {**ANSWERS, "interest_tech": 9, "interest_jobs": None}})
         assert r.status_code == 422
-        assert {(p["item"], p["code"]) for p in r.json()["problems"]} == {("interest_tech", "out_of_range"),
-                                                                       ("interest_jobs", "missing")}
+        assert {(p["item"], p["code"]) for p in r.json()["problems"]} == {("interest_tech", "out_of_range"), ("interest_jobs", "missing")}
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": ANSWERS})
         assert r.status_code == 201  # nothing partial was stored by the refused attempt
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": ANSWERS})
         assert (r.status_code, r.json()["code"]) == (409, "already_responded")
         twice = tokens(overview, "pre")["pup-05"]  # the same token sent twice at the same moment
-        both = await asyncio.gather(*(client.post(f"/api/v1/surveys/{twice}/response", json={"answers": ANSWERS})
-                                      for _ in range(2)))
+        both = await asyncio.gather(*(client.post(f"/api/v1/surveys/{twice}/response", json={"answers": ANSWERS}) for _ in range(2)))
         assert sorted(r.status_code for r in both) == [201, 409]
 
         clock.moment = AFTER
@@ -170,19 +168,22 @@ async def test_unusual_request_bodies_get_the_same_answers_as_usual_ones_and_are
         for body in ({"answer": ANSWERS}, {"answers": {**ANSWERS, "interest_tech": [3]}}, {"answers": "3"}):
             r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", json=body)
             assert r.status_code == 422 and "detail" in r.json() and "code" not in r.json()
-        r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", content=b"answers=3",
-                              headers={"content-type": "application/x-www-form-urlencoded"})
+        r = await client.post(
+            f"/api/v1/surveys/{pre['pup-01']}/response", content=b"answers=3", headers={"content-type": "application/x-www-form-urlencoded"}
+        )
         assert r.status_code == 422
         # a float Likert answer goes through FastAPI and is stored like the integer it is
         r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", json={"answers": {**ANSWERS, "interest_tech": 3.0}})
         assert r.status_code == 201 and set(r.json()) == {"response_id"}
         # the usual body: the same statuses and bodies as documented
-        r = await client.post(f"/api/v1/surveys/{pre['pup-02']}/response", json={"answers": ANSWERS, "extra": 1},
-                              headers={"content-type": "application/json; charset=utf-8"})
+        r = await client.post(
+            f"/api/v1/surveys/{pre['pup-02']}/response",
+            json={"answers": ANSWERS, "extra": 1},
+            headers={"content-type": "application/json; charset=utf-8"},
+        )
         assert r.status_code == 201 and set(r.json()) == {"response_id"}
         r = await client.post(f"/api/v1/surveys/{pre['pup-02']}/response", json={"answers": ANSWERS})
-        assert r.json() == {"code": "already_responded",
-                            "detail": "this token has already been used; the first response stands"}
+        assert r.json() == {"code": "already_responded", "detail": "this token has already been used; the first response stands"}
         r = await client.post(f"/api/v1/surveys/{pre['pup-03']}/response", json={"answers": {**ANSWERS, "interest_tech": 0}})
         assert r.status_code == 422 and r.json()["problems"] == [{"item": "interest_tech", "code": "out_of_range"}]
 
@@ -192,8 +193,11 @@ async def test_unusual_request_bodies_get_the_same_answers_as_usual_ones_and_are
 async def counted(client) -> float:
     """Response submissions the service's HTTP metrics have counted."""
     route = 'route="/api/v1/surveys/{token}/response"'
-    return sum(float(line.rsplit(" ", 1)[1]) for line in (await client.get("/metrics")).text.splitlines()
-               if line.startswith("girlsday_http_requests_total") and route in line and 'service="surveys"' in line)
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in (await client.get("/metrics")).text.splitlines()
+        if line.startswith("girlsday_http_requests_total") and route in line and 'service="surveys"' in line
+    )
 
 
 def _key(_overview) -> str:
@@ -207,28 +211,35 @@ async def test_admin_sets_close_dates_and_questionnaire_versions(settings, js, t
         _, overview = await teacher(client, expect_pupils=12)
         token = tokens(overview, "pre")["pup-03"]
 
-        r = await client.put("/api/v1/admin/programmes/gd-2027/windows", headers=ADMIN,
-                             json={"pre_closes": "2027-03-15T00:00:00Z"})
+        r = await client.put("/api/v1/admin/programmes/gd-2027/windows", headers=ADMIN, json={"pre_closes": "2027-03-15T00:00:00Z"})
         assert r.status_code == 200
         assert (await client.get(f"/api/v1/surveys/{token}")).json()["code"] == "phase_closed"
         await client.put("/api/v1/admin/programmes/gd-2027/windows", headers=ADMIN, json={"pre_closes": None})
         assert (await client.put("/api/v1/admin/programmes/nope/windows", headers=ADMIN, json={})).status_code == 404
 
-        definition = {"key": "gd-special", "phase": "pre", "version": 2, "title": {"nl": "Korte lijst", "en": "Short list"},
-                      "items": [{"id": "interest_tech", "kind": "likert", "text": {"nl": "Techniek is leuk.", "en": "Tech is fun."}},
-                                {"id": "intention_technical_study", "kind": "intention",
-                                 "text": {"nl": "Technische studie?", "en": "Technical study?"}}]}
+        definition = {
+            "key": "gd-special",
+            "phase": "pre",
+            "version": 2,
+            "title": {"nl": "Korte lijst", "en": "Short list"},
+            "items": [
+                {"id": "interest_tech", "kind": "likert", "text": {"nl": "Techniek is leuk.", "en": "Tech is fun."}},
+                {"id": "intention_technical_study", "kind": "intention", "text": {"nl": "Technische studie?", "en": "Technical study?"}},
+            ],
+        }
         r = await client.post("/api/v1/admin/programmes/gd-2027/questionnaires", headers=ADMIN, json=definition)
         assert r.status_code == 201, r.text
         r = await client.post("/api/v1/admin/programmes/gd-2027/questionnaires", headers=ADMIN, json=definition)
         assert r.status_code == 409
-        r = await client.post("/api/v1/admin/programmes/gd-2027/questionnaires", headers=ADMIN,
-                              json={**definition, "version": 3, "items": []})
+        r = await client.post(
+            "/api/v1/admin/programmes/gd-2027/questionnaires", headers=ADMIN, json={**definition, "version": 3, "items": []}
+        )
         assert r.status_code == 422
         survey = (await client.get(f"/api/v1/surveys/{token}")).json()
         assert survey["questionnaire"] == "gd-special.pre.v2" and len(survey["items"]) == 2
-        r = await client.post(f"/api/v1/surveys/{token}/response",
-                              json={"answers": {"interest_tech": 4, "intention_technical_study": "maybe"}})
+        r = await client.post(
+            f"/api/v1/surveys/{token}/response", json={"answers": {"interest_tech": 4, "intention_technical_study": "maybe"}}
+        )
         assert r.status_code == 201
 
 
@@ -243,6 +254,7 @@ async def test_cancelled_placement_stops_unused_tokens_and_keeps_given_answers(s
 
         async def stopped():
             return (await client.get(f"/api/v1/surveys/{pre['pup-01']}")).status_code == 404
+
         await eventually(stopped)
         assert (await client.get(f"/api/v1/surveys/{pre['pup-00']}")).json()["code"] == "already_responded"
 
@@ -269,6 +281,7 @@ async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings,
 
         async def gone():
             return (await client.get(f"/api/v1/surveys/{theirs}")).status_code == 404
+
         await eventually(gone)
         assert (await client.get(f"/api/v1/surveys/{mine}")).json()["code"] == "already_responded"
         assert (await client.get(f"/api/v1/surveys/{tokens(first, 'post')['pup-00']}")).json()["code"] == "phase_not_open"
@@ -286,8 +299,12 @@ async def test_an_erasure_naming_no_group_is_dead_lettered_and_erases_nobody(set
         async def dead_lettered():
             stream = topology.stream("DEAD_LETTER")
             info = await js.stream_info(stream)
-            return [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)] \
-                if info.state.messages else None
+            return (
+                [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+                if info.state.messages
+                else None
+            )
+
         letters = await eventually(dead_lettered)
         assert any("names no group" in m.headers["Girlsday-Reason"] for m in letters)
         assert (await client.get(f"/api/v1/surveys/{tokens(overview, 'pre')['pup-00']}")).status_code == 200
@@ -308,14 +325,18 @@ async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js
         async def reminder_event():
             found = await surveys_events(js, topology)
             return [e["data"] for e in found if e["type"] == "nl.vhto.girlsday.surveys.reminder.due.v1"]
+
         (due,) = await eventually(reminder_event)
-        assert due["response_rate"] == 0.25 and due["phase"] == "pre" and set(due) == {
-            "programme_id", "school_id", "phase", "response_rate", "closes_at"}
+        assert (
+            due["response_rate"] == 0.25
+            and due["phase"] == "pre"
+            and set(due) == {"programme_id", "school_id", "phase", "response_rate", "closes_at"}
+        )
 
         async def results_event():
             found = await surveys_events(js, topology)
-            return [e["data"] for e in found if e["type"] == "nl.vhto.girlsday.surveys.results.updated.v1"
-                    and e["data"]["effects"]]
+            return [e["data"] for e in found if e["type"] == "nl.vhto.girlsday.surveys.results.updated.v1" and e["data"]["effects"]]
+
         small = (await eventually(results_event))[-1]  # three responses: nothing shown on its own
         assert small["invited"] == {} and small["responded"] == {} and small["paired"] == 0
         assert all(effect == {"suppressed": "fewer than 10 responses"} for effect in small["effects"].values())
@@ -324,8 +345,7 @@ async def test_a_lagging_school_gets_one_reminder_event_and_sees_it(settings, js
         assert page.status_code == 200 and 'id="reminder-pre"' in page.text and "Herinnering" in page.text
         wrong = await client.get("/leraar/gd-2027/12AB", params={"key": "0" * 32})
         assert wrong.status_code == 403 and "Deze docentenlink klopt niet" in wrong.text
-        png = await client.get(f"/api/v1/teacher/gd-2027/12AB/qr/{tokens(overview, 'pre')['pup-05']}.png",
-                               params={"key": key})
+        png = await client.get(f"/api/v1/teacher/gd-2027/12AB/qr/{tokens(overview, 'pre')['pup-05']}.png", params={"key": key})
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 

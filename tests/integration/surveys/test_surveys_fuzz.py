@@ -14,8 +14,7 @@ from services.surveys.app import build_app
 from services.surveys.config import SurveysConfig
 from tests.conftest import ADMIN
 from tests.e2e.test_surveys_browser import serving
-from tests.helpers import free_port
-from tests.helpers import eventually
+from tests.helpers import eventually, free_port
 
 from .helpers import Clock, group, placement, programme, publish
 
@@ -27,9 +26,14 @@ def fuzz(schema, base: str, tokens: list[str], teacher_key: str) -> list[str]:
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                             phases=[Phase.explicit, Phase.generate],
-                             suppress_health_check=list(HealthCheck))
+        @hypothesis.settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(), real=st.booleans(), token=st.sampled_from(tokens))
         def run(case, real, token):
             params = case.path_parameters or {}
@@ -65,6 +69,7 @@ async def test_fuzzing_the_openapi_finds_no_server_error(settings, js, topology)
                 data = (await http.get("/api/v1/teacher/gd-2027/12AB", params={"key": key})).json()
                 found = [p[phase]["token"] for g in data["groups"] for p in g["pupils"] for phase in ("pre", "post")]
                 return found if len(found) == 24 else None
+
             found = await eventually(tokens)
             schema = schemathesis.openapi.from_dict((await http.get("/openapi.json")).json())
         failures = await asyncio.to_thread(fuzz, schema, base, found, key)

@@ -1,4 +1,3 @@
-import sys
 import warnings
 
 import numpy as np
@@ -63,10 +62,7 @@ def test_assignment_is_identical_to_the_matching_library_resident_optimal_one(in
     ids = {a.id for a in open_}
     resident_prefs = {p.id: [x for x in p.preferences if x in ids] for p in pupils}
     resident_prefs = {k: v for k, v in resident_prefs.items() if v}
-    hospital_prefs = {
-        a.id: sorted((r for r, v in resident_prefs.items() if a.id in v), key=lambda r: prio(int(r[1:]), a))
-        for a in open_
-    }
+    hospital_prefs = {a.id: sorted((r for r, v in resident_prefs.items() if a.id in v), key=lambda r: prio(int(r[1:]), a)) for a in open_}
     capacities = {a.id: a.capacity for a in open_}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -122,8 +118,6 @@ def test_closer_pupil_wins_the_last_place():
     for seed in range(5):
         result = allocate_pupils(pupils, acts, seed=seed)
         assert result.assignment == {"near": "lab"} and "full" in result.waitlist["far"]
-
-
 
 
 def test_pupils_with_the_same_school_code_in_different_groups_are_placed_and_waitlisted_each_on_their_own():

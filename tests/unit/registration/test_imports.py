@@ -18,9 +18,11 @@ def test_a_school_list_reports_each_row_as_valid_or_rejected_with_its_reasons():
 
 
 def test_a_company_list_with_commas_and_several_sectors_is_parsed():
-    text = ('\ufeffkvk,name,sectors,postcode,contact_name,contact_email,contact_phone\n'
-            '12345678,Tech BV,"ict;energy",3511 AB,Piet,piet@tech.nl,\n'
-            '1234,Kort BV,ict,3511 AB,Piet,piet@kort.nl,\n')
+    text = (
+        "\ufeffkvk,name,sectors,postcode,contact_name,contact_email,contact_phone\n"
+        '12345678,Tech BV,"ict;energy",3511 AB,Piet,piet@tech.nl,\n'
+        "1234,Kort BV,ict,3511 AB,Piet,piet@kort.nl,\n"
+    )
     parsed = parse("company", text)
     assert parsed.rows[0].record.sectors == ["ict", "energy"]
     assert parsed.rows[1].violations[0].rule == "kvk_format"

@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -7,13 +7,18 @@ from services.registration.domain.errors import RegistrationClosed
 from services.registration.domain.groups import Group, PupilEntry, Split, validate_group
 from services.registration.domain.programmes import Programme, check_window, transition, validate_programme
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def programme(**kw) -> Programme:
-    base = dict(kind="girls_day", name="Girls' Day 2027", event_date=date(2027, 4, 8),
-                opens_at=datetime(2027, 1, 1, tzinfo=UTC), closes_at=datetime(2027, 3, 1, tzinfo=UTC),
-                status="open")
+    base = dict(
+        kind="girls_day",
+        name="Girls' Day 2027",
+        event_date=date(2027, 4, 8),
+        opens_at=datetime(2027, 1, 1, tzinfo=UTC),
+        closes_at=datetime(2027, 3, 1, tzinfo=UTC),
+        status="open",
+    )
     return Programme(**{**base, **kw})
 
 
@@ -84,7 +89,10 @@ def test_a_group_that_may_not_be_split_has_one_part():
 def test_pupil_entries_are_codes_with_ages_inside_the_programme_range_and_unique():
     g = Group(pupil_count=12, pupils=[PupilEntry("p1", 11, True), PupilEntry("p1", 17), PupilEntry("Anna Jansen")])
     assert rules(validate_group(programme(), g, set())) == {
-        ("pupils.1.pupil_ref", "duplicate_pupil_ref"), ("pupils.1.age", "age_out_of_range"), ("pupils.2.pupil_ref", "pupil_ref_format")}
+        ("pupils.1.pupil_ref", "duplicate_pupil_ref"),
+        ("pupils.1.age", "age_out_of_range"),
+        ("pupils.2.pupil_ref", "pupil_ref_format"),
+    }
 
 
 def test_pupils_rank_activities_only_in_individual_mode():
@@ -97,8 +105,17 @@ def test_pupils_rank_activities_only_in_individual_mode():
 
 
 def activity(**kw) -> Activity:
-    base = dict(title="Robots bouwen", sector="engineering", capacity=20, levels=["po", "vo"], min_age=10, max_age=14,
-                starts_at=time(9), ends_at=time(12), postcode="3511ab")
+    base = dict(
+        title="Robots bouwen",
+        sector="engineering",
+        capacity=20,
+        levels=["po", "vo"],
+        min_age=10,
+        max_age=14,
+        starts_at=time(9),
+        ends_at=time(12),
+        postcode="3511ab",
+    )
     return Activity(**{**base, **kw})
 
 
@@ -115,4 +132,7 @@ def test_a_valid_activity_is_normalised():
 def test_an_activity_with_an_unknown_sector_level_and_reversed_slot_reports_each_field():
     a = activity(sector="astrology", levels=["hbo"], starts_at=time(12), ends_at=time(9))
     assert rules(validate_activity(programme(), a)) == {
-        ("sector", "sector_unknown"), ("levels.0", "level_unknown"), ("ends_at", "slot_order")}
+        ("sector", "sector_unknown"),
+        ("levels.0", "level_unknown"),
+        ("ends_at", "slot_order"),
+    }

@@ -11,26 +11,36 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def group(revision: int, pupils: int, **extra) -> c.GroupRegistered:
-    return c.GroupRegistered(group_id="g1", school_id="s1", programme_id="gd26",
-                             pupil_count=pupils, revision=revision, **extra)
+    return c.GroupRegistered(group_id="g1", school_id="s1", programme_id="gd26", pupil_count=pupils, revision=revision, **extra)
 
 
 def edition_events():
     """(data, event id, time) of a small programme's life, in the order they happened."""
     return [
-        (c.SchoolRegistered(school_id="s1", brin="12AB", name="X", level="vo", postcode="1234 AB",
-                            province="Utrecht"), "e1", T0),
+        (c.SchoolRegistered(school_id="s1", brin="12AB", name="X", level="vo", postcode="1234 AB", province="Utrecht"), "e1", T0),
         (group(1, 20), "e2", T0 + timedelta(minutes=1)),
-        (c.GroupUpdated(group_id="g1", school_id="s1", programme_id="gd26", pupil_count=24,
-                        revision=2), "e3", T0 + timedelta(minutes=2)),
-        (c.PlacementAssigned(placement_id="p1", run_id="r1", programme_id="gd26", group_id="g1",
-                             school_id="s1", activity_id="a1", company_id="c1", pupil_count=24,
-                             distance_km=12.5), "e4", T0 + timedelta(minutes=3)),
-        (c.PlacementCancelled(placement_id="p1", programme_id="gd26", group_id="g1",
-                              school_id="s1", activity_id="a1", pupil_count=24), "e5",
-         T0 + timedelta(minutes=4)),
-        (c.GroupWithdrawn(group_id="g1", school_id="s1", programme_id="gd26", revision=3), "e6",
-         T0 + timedelta(minutes=5)),
+        (c.GroupUpdated(group_id="g1", school_id="s1", programme_id="gd26", pupil_count=24, revision=2), "e3", T0 + timedelta(minutes=2)),
+        (
+            c.PlacementAssigned(
+                placement_id="p1",
+                run_id="r1",
+                programme_id="gd26",
+                group_id="g1",
+                school_id="s1",
+                activity_id="a1",
+                company_id="c1",
+                pupil_count=24,
+                distance_km=12.5,
+            ),
+            "e4",
+            T0 + timedelta(minutes=3),
+        ),
+        (
+            c.PlacementCancelled(placement_id="p1", programme_id="gd26", group_id="g1", school_id="s1", activity_id="a1", pupil_count=24),
+            "e5",
+            T0 + timedelta(minutes=4),
+        ),
+        (c.GroupWithdrawn(group_id="g1", school_id="s1", programme_id="gd26", revision=3), "e6", T0 + timedelta(minutes=5)),
     ]
 
 

@@ -1,5 +1,3 @@
-import itertools
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +11,7 @@ def test_counts_under_the_threshold_are_hidden():
 
 
 def test_a_single_hidden_part_cannot_be_recomputed_from_the_total():
-    result = suppress({"total": 120, "x": 3, "y": 50, "z": 67},
-                      [Relation("total", ["x", "y", "z"])])
+    result = suppress({"total": 120, "x": 3, "y": 50, "z": 67}, [Relation("total", ["x", "y", "z"])])
     assert result.figures["x"] is None
     assert result.figures["y"] is None  # the smallest other part hides too
     assert result.figures["total"] == 120 and result.figures["z"] == 67
@@ -26,8 +23,7 @@ def test_two_small_hidden_parts_whose_sum_is_small_also_hide_a_third():
 
 
 def test_an_unpublished_part_that_is_small_makes_the_total_relation_hide_more():
-    result = suppress({"unplaced": 40, "waitlisted": 35}, [Relation("unplaced", ["waitlisted", "other"])],
-                      unpublished={"other": 5})
+    result = suppress({"unplaced": 40, "waitlisted": 35}, [Relation("unplaced", ["waitlisted", "other"])], unpublished={"other": 5})
     assert result.figures["waitlisted"] is None or result.figures["unplaced"] is None
 
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.surveys import store
-from services.surveys.domain.results import Response, paired_results
 from services.surveys.domain.questionnaire import Item
+from services.surveys.domain.results import Response, paired_results
 
 
 async def test_two_groups_pupils_with_the_same_code_are_two_pupils_in_the_programme_rows(tmp_path):
@@ -14,11 +14,26 @@ async def test_two_groups_pupils_with_the_same_code_are_two_pupils_in_the_progra
     async with engine.begin() as connection:
         await connection.run_sync(store.metadata.create_all)
         now = datetime.now(UTC)
-        await connection.execute(store.responses.insert(), [
-            {"response_id": f"r-{group}-{phase}", "token": f"t-{group}-{phase}", "pupil_ref": "2b-01", "phase": phase,
-             "programme_id": "p", "school_id": school, "group_id": group, "activity_id": "a", "questionnaire": "q",
-             "answers": {}, "recorded_at": now}
-            for group, school in (("g-1", "12AB"), ("g-2", "34CD")) for phase in ("pre", "post")])
+        await connection.execute(
+            store.responses.insert(),
+            [
+                {
+                    "response_id": f"r-{group}-{phase}",
+                    "token": f"t-{group}-{phase}",
+                    "pupil_ref": "2b-01",
+                    "phase": phase,
+                    "programme_id": "p",
+                    "school_id": school,
+                    "group_id": group,
+                    "activity_id": "a",
+                    "questionnaire": "q",
+                    "answers": {},
+                    "recorded_at": now,
+                }
+                for group, school in (("g-1", "12AB"), ("g-2", "34CD"))
+                for phase in ("pre", "post")
+            ],
+        )
     async with engine.connect() as connection:
         _, responses = await store.programme_rows(connection, "p")
     await engine.dispose()

@@ -1,10 +1,15 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from services.surveys.domain.rules import (
-    ReminderPolicy, Window, WindowPolicy, may_store_response, new_token, response_rate,
+    ReminderPolicy,
+    Window,
+    WindowPolicy,
+    may_store_response,
+    new_token,
+    response_rate,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_tokens_are_url_safe_carry_192_bits_and_never_repeat():

@@ -6,12 +6,22 @@ from scipy import stats
 from services.surveys.catalogue import default_for
 from services.surveys.domain.results import Invitation, Response, programme_results
 from services.surveys.domain.stats import (
-    intention_summary, likert_summary, mcnemar_intention, wilcoxon_likert, wilson_interval,
+    intention_summary,
+    likert_summary,
+    mcnemar_intention,
+    wilcoxon_likert,
+    wilson_interval,
 )
 
 # 5 yes->yes, 8 became yes (4 from no, 4 from maybe), 2 stopped being yes, 5 stayed no
-INTENTION_PAIRS = ([("yes", "yes")] * 5 + [("no", "yes")] * 4 + [("maybe", "yes")] * 4
-                   + [("yes", "maybe")] * 2 + [("no", "no")] * 3 + [("maybe", "no")] * 2)
+INTENTION_PAIRS = (
+    [("yes", "yes")] * 5
+    + [("no", "yes")] * 4
+    + [("maybe", "yes")] * 4
+    + [("yes", "maybe")] * 2
+    + [("no", "no")] * 3
+    + [("maybe", "no")] * 2
+)
 # differences: 1 2 -1 3 0 1 2 1 -2 1 0 1
 LIKERT_PRE = [2, 1, 4, 2, 3, 3, 2, 4, 5, 1, 3, 2]
 LIKERT_POST = [3, 3, 3, 5, 3, 4, 4, 5, 3, 2, 3, 3]
@@ -39,8 +49,7 @@ def test_wilcoxon_matches_hand_ranks_and_scipy():
     assert (r["r_plus"], r["r_minus"]) == (43.5, 11.5)
     assert r["w_statistic"] == 11.5
     assert r["effect_size"]["value"] == pytest.approx(32 / 55, abs=1e-4)
-    expected = stats.wilcoxon([b - a for a, b in zip(LIKERT_PRE, LIKERT_POST)], zero_method="wilcox",
-                              correction=False)
+    expected = stats.wilcoxon([b - a for a, b in zip(LIKERT_PRE, LIKERT_POST)], zero_method="wilcox", correction=False)
     assert r["p_value"] == pytest.approx(expected.pvalue, abs=1e-6)
     assert r["mean_shift"] == 0.75 and r["median_shift"] == 1.0
     d = [b - a for a, b in zip(LIKERT_PRE, LIKERT_POST)]
@@ -73,8 +82,13 @@ def test_unpaired_summaries_count_and_average():
 
 
 def _answers(likert, intention):
-    return {"self_efficacy_good_at_tech": likert, "self_efficacy_solve_problem": likert,
-            "interest_tech": likert, "interest_jobs": likert, "intention_technical_study": intention}
+    return {
+        "self_efficacy_good_at_tech": likert,
+        "self_efficacy_solve_problem": likert,
+        "interest_tech": likert,
+        "interest_jobs": likert,
+        "intention_technical_study": intention,
+    }
 
 
 def _programme(n_pairs, extra_pre=0, school="12AB"):
@@ -106,7 +120,6 @@ def test_programme_results_pair_only_pupils_who_answered_both_phases():
 def test_groups_with_fewer_than_ten_responses_are_never_shown():
     r = _programme(n_pairs=9)
     assert r["paired"]["n_pairs"] is None
-    assert all(v == {"suppressed": True, "reason": "fewer than 10 responses"}
-               for v in r["paired"]["items"].values())
+    assert all(v == {"suppressed": True, "reason": "fewer than 10 responses"} for v in r["paired"]["items"].values())
     assert r["response_rates"]["schools"]["12AB"]["pre"]["suppressed"]
     assert r["unpaired"]["post"]["interest_tech"]["suppressed"]

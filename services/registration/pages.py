@@ -14,13 +14,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from services.registration import commands as cmd
 from services.registration import schemas as s
+from services.registration import service as cmd
 from services.registration.auth import Principal, resolve
 from services.registration.domain.errors import Invalid, RegistrationClosed
 from services.registration.domain.identifiers import SECTORS
+from services.registration.errors import Conflict, Forbidden, NotFound
 from services.registration.idempotency import execute
-from services.registration.problems import Conflict, Forbidden, NotFound
 from services.registration.store import activities, groups, programmes
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,8 +61,11 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
     lang = _lang(request)
     context.setdefault("errors", {})
     context.setdefault("v", {})
-    html = _env().get_template(name).render(lang=lang, t=_t(lang), sectors=[(x, _t(lang)("sector_" + x)) for x in SECTORS],
-                                            form_key=str(uuid.uuid4()), **context)
+    html = (
+        _env()
+        .get_template(name)
+        .render(lang=lang, t=_t(lang), sectors=[(x, _t(lang)("sector_" + x)) for x in SECTORS], form_key=str(uuid.uuid4()), **context)
+    )
     response = HTMLResponse(html, status)
     if request.query_params.get("lang") in ("nl", "en"):
         response.set_cookie("gd_lang", lang, max_age=365 * 86400, samesite="lax")
@@ -132,11 +135,22 @@ async def _register(request: Request, kind: str):
     contact = {"name": values.get("contact_name", ""), "email": values.get("contact_email", ""), "phone": values.get("contact_phone", "")}
     try:
         if kind == "school":
-            body = s.SchoolIn(brin=values.get("brin", ""), name=values.get("name", ""), level=values.get("level", ""),
-                              postcode=values.get("postcode", ""), municipality=values.get("municipality", ""), contact=contact)
+            body = s.SchoolIn(
+                brin=values.get("brin", ""),
+                name=values.get("name", ""),
+                level=values.get("level", ""),
+                postcode=values.get("postcode", ""),
+                municipality=values.get("municipality", ""),
+                contact=contact,
+            )
         else:
-            body = s.CompanyIn(kvk=values.get("kvk", ""), name=values.get("name", ""), sectors=values["sectors"],
-                               postcode=values.get("postcode", ""), contact=contact)
+            body = s.CompanyIn(
+                kvk=values.get("kvk", ""),
+                name=values.get("name", ""),
+                sectors=values["sectors"],
+                postcode=values.get("postcode", ""),
+                contact=contact,
+            )
     except ValidationError as exc:
         errors = {k.replace("contact.", "contact_"): v for k, v in _errors_from_validation(lang, exc).items()}
         return render(request, template, 422, errors=errors, v=values)
@@ -242,13 +256,23 @@ async def group_submit(request: Request):
     lang, form = _lang(request), await request.form()
     values = {k: form.get(k) for k in form.keys()}
     sectors = [values.get(f"preferred_sectors.{i}") for i in range(3)]
-    raw = _blank_to_none({
-        "programme_id": values.get("programme_id"), "pupil_count": values.get("pupil_count"),
-        "grades": [g.strip() for g in (values.get("grades") or "").split(",") if g.strip()],
-        "teacher_name": values.get("teacher_name"), "preferred_sectors": [x for x in sectors if x],
-        "max_travel_km": values.get("max_travel_km"),
-        "split": _blank_to_none({"may_split": bool(values.get("split.may_split")), "max_parts": values.get("split.max_parts"),
-                                 "min_part_size": values.get("split.min_part_size")})})
+    raw = _blank_to_none(
+        {
+            "programme_id": values.get("programme_id"),
+            "pupil_count": values.get("pupil_count"),
+            "grades": [g.strip() for g in (values.get("grades") or "").split(",") if g.strip()],
+            "teacher_name": values.get("teacher_name"),
+            "preferred_sectors": [x for x in sectors if x],
+            "max_travel_km": values.get("max_travel_km"),
+            "split": _blank_to_none(
+                {
+                    "may_split": bool(values.get("split.may_split")),
+                    "max_parts": values.get("split.max_parts"),
+                    "min_part_size": values.get("split.min_part_size"),
+                }
+            ),
+        }
+    )
     context = dict(account=who, programmes=await _open_programmes(request), v=values)
     try:
         body = s.GroupIn.model_validate(raw)
@@ -286,8 +310,25 @@ async def activity_submit(request: Request):
     lang, form = _lang(request), await request.form()
     values = {k: form.get(k) for k in form.keys()}
     values["levels"] = form.getlist("levels")
-    raw = _blank_to_none({k: values.get(k) for k in ("programme_id", "title", "description", "sector", "capacity", "min_age", "max_age",
-                                                      "starts_at", "ends_at", "postcode", "address", "accessibility_notes")})
+    raw = _blank_to_none(
+        {
+            k: values.get(k)
+            for k in (
+                "programme_id",
+                "title",
+                "description",
+                "sector",
+                "capacity",
+                "min_age",
+                "max_age",
+                "starts_at",
+                "ends_at",
+                "postcode",
+                "address",
+                "accessibility_notes",
+            )
+        }
+    )
     raw["levels"] = values["levels"]
     raw["wheelchair_accessible"] = bool(values.get("wheelchair_accessible"))
     context = dict(account=who, programmes=await _open_programmes(request), v=values)

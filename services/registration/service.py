@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import schemas
 from services.registration.auth import Principal, owns
-from services.registration.domain import accounts, groups as gdom, imports, programmes as pdom
+from services.registration.domain import accounts, imports
+from services.registration.domain import groups as gdom
+from services.registration.domain import programmes as pdom
 from services.registration.domain.activities import Activity, validate_activity, validate_capacity
 from services.registration.domain.errors import Invalid, raise_if_any
-from services.registration.problems import Conflict, NotFound
+from services.registration.errors import Conflict, NotFound
 from services.registration.store import activities, companies, groups, programmes, schools
 from services.registration.tx import prepare
 from shared import contracts as c
@@ -37,10 +39,17 @@ GROUP_BY_ID = prepare(select(groups).where(groups.c.id == bindparam("id")))
 ACTIVITY_BY_ID = prepare(select(activities).where(activities.c.id == bindparam("id")))
 SCHOOL_BY_BRIN = prepare(select(schools.c.id).where(schools.c.brin == bindparam("brin")))
 COMPANY_BY_KVK = prepare(select(companies.c.id).where(companies.c.kvk == bindparam("kvk")))
-ACTIVITY_ON_OFFER = prepare(select(activities.c.id).where(
-    activities.c.id == bindparam("id"), activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered"))
+ACTIVITY_ON_OFFER = prepare(
+    select(activities.c.id).where(
+        activities.c.id == bindparam("id"), activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered"
+    )
+)
 INSERT_SCHOOL, INSERT_COMPANY, INSERT_GROUP, INSERT_ACTIVITY = (
-    prepare(insert(schools)), prepare(insert(companies)), prepare(insert(groups)), prepare(insert(activities)))
+    prepare(insert(schools)),
+    prepare(insert(companies)),
+    prepare(insert(groups)),
+    prepare(insert(activities)),
+)
 
 
 def now() -> datetime:
@@ -63,18 +72,41 @@ def _place(postcode: str):
 
 def programme_of(row) -> pdom.Programme:
     return pdom.Programme(
-        kind=row.kind, name=row.name, event_date=row.event_date, opens_at=_aware(row.opens_at), closes_at=_aware(row.closes_at),
-        allocation_mode=row.allocation_mode, min_group_size=row.min_group_size, max_group_size=row.max_group_size,
-        min_age=row.min_age, max_age=row.max_age, target_pupils=row.target_pupils, target_schools=row.target_schools,
-        target_companies=row.target_companies, status=row.status, id=row.id)
+        kind=row.kind,
+        name=row.name,
+        event_date=row.event_date,
+        opens_at=_aware(row.opens_at),
+        closes_at=_aware(row.closes_at),
+        allocation_mode=row.allocation_mode,
+        min_group_size=row.min_group_size,
+        max_group_size=row.max_group_size,
+        min_age=row.min_age,
+        max_age=row.max_age,
+        target_pupils=row.target_pupils,
+        target_schools=row.target_schools,
+        target_companies=row.target_companies,
+        status=row.status,
+        id=row.id,
+    )
 
 
 def programme_out(row) -> dict:
-    return {"id": row.id, "kind": row.kind, "name": row.name, "event_date": row.event_date, "opens_at": _aware(row.opens_at),
-            "closes_at": _aware(row.closes_at), "allocation_mode": row.allocation_mode, "min_group_size": row.min_group_size,
-            "max_group_size": row.max_group_size, "min_age": row.min_age, "max_age": row.max_age, "status": row.status,
-            "targets": {"pupils": row.target_pupils, "schools": row.target_schools, "companies": row.target_companies},
-            "revision": row.revision}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "event_date": row.event_date,
+        "opens_at": _aware(row.opens_at),
+        "closes_at": _aware(row.closes_at),
+        "allocation_mode": row.allocation_mode,
+        "min_group_size": row.min_group_size,
+        "max_group_size": row.max_group_size,
+        "min_age": row.min_age,
+        "max_age": row.max_age,
+        "status": row.status,
+        "targets": {"pupils": row.target_pupils, "schools": row.target_schools, "companies": row.target_companies},
+        "revision": row.revision,
+    }
 
 
 async def load_programme(session: AsyncSession, programme_id: str, *, field: str | None = None):
@@ -89,17 +121,40 @@ async def load_programme(session: AsyncSession, programme_id: str, *, field: str
 async def create_programme(session: AsyncSession, body: schemas.ProgrammeIn) -> dict:
     d = pdom.defaults_for(body.kind)
     p = pdom.Programme(
-        kind=body.kind, name=body.name, event_date=body.event_date, opens_at=_aware(body.opens_at), closes_at=_aware(body.closes_at),
+        kind=body.kind,
+        name=body.name,
+        event_date=body.event_date,
+        opens_at=_aware(body.opens_at),
+        closes_at=_aware(body.closes_at),
         allocation_mode=body.allocation_mode or d["allocation_mode"],
         min_group_size=body.min_group_size if body.min_group_size is not None else d["min_group_size"],
-        max_group_size=body.max_group_size, min_age=body.min_age if body.min_age is not None else d["min_age"],
-        max_age=body.max_age if body.max_age is not None else d["max_age"], target_pupils=body.targets.pupils,
-        target_schools=body.targets.schools, target_companies=body.targets.companies)
+        max_group_size=body.max_group_size,
+        min_age=body.min_age if body.min_age is not None else d["min_age"],
+        max_age=body.max_age if body.max_age is not None else d["max_age"],
+        target_pupils=body.targets.pupils,
+        target_schools=body.targets.schools,
+        target_companies=body.targets.companies,
+    )
     raise_if_any(pdom.validate_programme(p))
-    values = dict(id=str(uuid.uuid4()), kind=p.kind, name=p.name, event_date=p.event_date, opens_at=p.opens_at, closes_at=p.closes_at,
-                  allocation_mode=p.allocation_mode, min_group_size=p.min_group_size, max_group_size=p.max_group_size,
-                  min_age=p.min_age, max_age=p.max_age, target_pupils=p.target_pupils, target_schools=p.target_schools,
-                  target_companies=p.target_companies, status="draft", revision=1, created_at=now())
+    values = dict(
+        id=str(uuid.uuid4()),
+        kind=p.kind,
+        name=p.name,
+        event_date=p.event_date,
+        opens_at=p.opens_at,
+        closes_at=p.closes_at,
+        allocation_mode=p.allocation_mode,
+        min_group_size=p.min_group_size,
+        max_group_size=p.max_group_size,
+        min_age=p.min_age,
+        max_age=p.max_age,
+        target_pupils=p.target_pupils,
+        target_schools=p.target_schools,
+        target_companies=p.target_companies,
+        status="draft",
+        revision=1,
+        created_at=now(),
+    )
     await session.execute(insert(programmes).values(**values))
     return programme_out(await load_programme(session, values["id"]))
 
@@ -113,10 +168,21 @@ async def change_programme_status(session: AsyncSession, outbox: Outbox, program
     await session.execute(update(programmes).where(programmes.c.id == programme_id).values(status=to, revision=revision))
     if to == "open":
         event = c.ProgrammeOpened(
-            programme_id=p.id, kind=p.kind, name=p.name, event_date=p.event_date, registration_opens=p.opens_at,
-            registration_closes=p.closes_at, target_pupils=p.target_pupils, target_schools=p.target_schools,
-            target_companies=p.target_companies, allocation_mode=p.allocation_mode, min_group_size=p.min_group_size,
-            min_age=p.min_age, max_age=p.max_age, revision=revision)
+            programme_id=p.id,
+            kind=p.kind,
+            name=p.name,
+            event_date=p.event_date,
+            registration_opens=p.opens_at,
+            registration_closes=p.closes_at,
+            target_pupils=p.target_pupils,
+            target_schools=p.target_schools,
+            target_companies=p.target_companies,
+            allocation_mode=p.allocation_mode,
+            min_group_size=p.min_group_size,
+            min_age=p.min_age,
+            max_age=p.max_age,
+            revision=revision,
+        )
     else:
         event = c.ProgrammeClosed(programme_id=p.id, closed_at=now(), revision=revision)
     await outbox.add(session, event, subject=f"programme/{p.id}")
@@ -127,33 +193,58 @@ async def change_programme_status(session: AsyncSession, outbox: Outbox, program
 
 
 def school_out(row) -> dict:
-    return {"id": row.id, "brin": row.brin, "name": row.name, "level": row.level, "postcode": row.postcode,
-            "municipality": row.municipality, "province": row.province,
-            "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone}}
+    return {
+        "id": row.id,
+        "brin": row.brin,
+        "name": row.name,
+        "level": row.level,
+        "postcode": row.postcode,
+        "municipality": row.municipality,
+        "province": row.province,
+        "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone},
+    }
 
 
 def company_out(row) -> dict:
-    return {"id": row.id, "kvk": row.kvk, "name": row.name, "sectors": row.sectors, "postcode": row.postcode,
-            "municipality": row.municipality, "province": row.province,
-            "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone}}
+    return {
+        "id": row.id,
+        "kvk": row.kvk,
+        "name": row.name,
+        "sectors": row.sectors,
+        "postcode": row.postcode,
+        "municipality": row.municipality,
+        "province": row.province,
+        "contact": {"name": row.contact_name, "email": row.contact_email, "phone": row.contact_phone},
+    }
 
 
 def school_of(body: schemas.SchoolIn) -> accounts.School:
-    return accounts.School(body.brin, body.name, body.level, body.postcode, body.municipality, "",
-                           accounts.Contact(body.contact.name, body.contact.email, body.contact.phone))
+    return accounts.School(
+        body.brin,
+        body.name,
+        body.level,
+        body.postcode,
+        body.municipality,
+        "",
+        accounts.Contact(body.contact.name, body.contact.email, body.contact.phone),
+    )
 
 
 def company_of(body: schemas.CompanyIn) -> accounts.Company:
-    return accounts.Company(body.kvk, body.name, list(body.sectors), body.postcode,
-                            accounts.Contact(body.contact.name, body.contact.email, body.contact.phone))
+    return accounts.Company(
+        body.kvk, body.name, list(body.sectors), body.postcode, accounts.Contact(body.contact.name, body.contact.email, body.contact.phone)
+    )
 
 
 async def register_school(session: AsyncSession, outbox: Outbox, s: accounts.School) -> tuple[dict, str]:
     raise_if_any(accounts.validate_school(s))
     existing = (await session.execute(SCHOOL_BY_BRIN, {"brin": s.brin})).scalar()
     if existing:
-        raise Conflict("duplicate_school", f"a school with BRIN {s.brin} is already registered",
-                       existing={"id": existing, "href": f"/api/schools/{existing}"})
+        raise Conflict(
+            "duplicate_school",
+            f"a school with BRIN {s.brin} is already registered",
+            existing={"id": existing, "href": f"/api/schools/{existing}"},
+        )
     return await _create_school(session, outbox, s)
 
 
@@ -162,23 +253,58 @@ async def _create_school(session: AsyncSession, outbox: Outbox, s: accounts.Scho
     municipality = s.municipality.strip() or (place.locality if place else None)
     province = place.province if place else None
     secret, school_id, at = accounts.new_secret(), str(uuid.uuid4()), now()
-    await session.execute(INSERT_SCHOOL, dict(
-        id=school_id, brin=s.brin, name=s.name.strip(), level=s.level, postcode=s.postcode, municipality=municipality,
-        province=province, contact_name=s.contact.name.strip(), contact_email=s.contact.email, contact_phone=s.contact.phone or None,
-        secret_hash=accounts.hash_secret(secret), created_at=at))
-    await outbox.add(session, c.SchoolRegistered(
-        school_id=school_id, brin=s.brin, name=s.name.strip(), level=s.level, postcode=s.postcode,
-        municipality=municipality, province=province, registered_at=at), subject=f"school/{school_id}")
-    return {"id": school_id, "brin": s.brin, "name": s.name.strip(), "level": s.level, "postcode": s.postcode, "municipality": municipality,
-            "province": province, "contact": {"name": s.contact.name.strip(), "email": s.contact.email, "phone": s.contact.phone or None}}, secret
+    await session.execute(
+        INSERT_SCHOOL,
+        dict(
+            id=school_id,
+            brin=s.brin,
+            name=s.name.strip(),
+            level=s.level,
+            postcode=s.postcode,
+            municipality=municipality,
+            province=province,
+            contact_name=s.contact.name.strip(),
+            contact_email=s.contact.email,
+            contact_phone=s.contact.phone or None,
+            secret_hash=accounts.hash_secret(secret),
+            created_at=at,
+        ),
+    )
+    await outbox.add(
+        session,
+        c.SchoolRegistered(
+            school_id=school_id,
+            brin=s.brin,
+            name=s.name.strip(),
+            level=s.level,
+            postcode=s.postcode,
+            municipality=municipality,
+            province=province,
+            registered_at=at,
+        ),
+        subject=f"school/{school_id}",
+    )
+    return {
+        "id": school_id,
+        "brin": s.brin,
+        "name": s.name.strip(),
+        "level": s.level,
+        "postcode": s.postcode,
+        "municipality": municipality,
+        "province": province,
+        "contact": {"name": s.contact.name.strip(), "email": s.contact.email, "phone": s.contact.phone or None},
+    }, secret
 
 
 async def register_company(session: AsyncSession, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
     raise_if_any(accounts.validate_company(co))
     existing = (await session.execute(COMPANY_BY_KVK, {"kvk": co.kvk})).scalar()
     if existing:
-        raise Conflict("duplicate_company", f"a company with KvK number {co.kvk} is already registered",
-                       existing={"id": existing, "href": f"/api/companies/{existing}"})
+        raise Conflict(
+            "duplicate_company",
+            f"a company with KvK number {co.kvk} is already registered",
+            existing={"id": existing, "href": f"/api/companies/{existing}"},
+        )
     return await _create_company(session, outbox, co)
 
 
@@ -186,16 +312,47 @@ async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Co
     place = _place(co.postcode)
     secret, company_id, at = accounts.new_secret(), str(uuid.uuid4()), now()
     municipality, province = (place.locality, place.province) if place else (None, None)
-    await session.execute(INSERT_COMPANY, dict(
-        id=company_id, kvk=co.kvk, name=co.name.strip(), sectors=co.sectors, postcode=co.postcode, municipality=municipality,
-        province=province, contact_name=co.contact.name.strip(), contact_email=co.contact.email, contact_phone=co.contact.phone or None,
-        secret_hash=accounts.hash_secret(secret), created_at=at))
-    await outbox.add(session, c.CompanyRegistered(
-        company_id=company_id, kvk=co.kvk, name=co.name.strip(), sectors=co.sectors, postcode=co.postcode,
-        municipality=municipality, province=province, registered_at=at), subject=f"company/{company_id}")
-    return {"id": company_id, "kvk": co.kvk, "name": co.name.strip(), "sectors": co.sectors, "postcode": co.postcode,
-            "municipality": municipality, "province": province,
-            "contact": {"name": co.contact.name.strip(), "email": co.contact.email, "phone": co.contact.phone or None}}, secret
+    await session.execute(
+        INSERT_COMPANY,
+        dict(
+            id=company_id,
+            kvk=co.kvk,
+            name=co.name.strip(),
+            sectors=co.sectors,
+            postcode=co.postcode,
+            municipality=municipality,
+            province=province,
+            contact_name=co.contact.name.strip(),
+            contact_email=co.contact.email,
+            contact_phone=co.contact.phone or None,
+            secret_hash=accounts.hash_secret(secret),
+            created_at=at,
+        ),
+    )
+    await outbox.add(
+        session,
+        c.CompanyRegistered(
+            company_id=company_id,
+            kvk=co.kvk,
+            name=co.name.strip(),
+            sectors=co.sectors,
+            postcode=co.postcode,
+            municipality=municipality,
+            province=province,
+            registered_at=at,
+        ),
+        subject=f"company/{company_id}",
+    )
+    return {
+        "id": company_id,
+        "kvk": co.kvk,
+        "name": co.name.strip(),
+        "sectors": co.sectors,
+        "postcode": co.postcode,
+        "municipality": municipality,
+        "province": province,
+        "contact": {"name": co.contact.name.strip(), "email": co.contact.email, "phone": co.contact.phone or None},
+    }, secret
 
 
 async def load_school(session: AsyncSession, principal: Principal, school_id: str):
@@ -219,32 +376,62 @@ async def load_company(session: AsyncSession, principal: Principal, company_id: 
 
 def _group_domain(body: schemas.GroupFields) -> gdom.Group:
     return gdom.Group(
-        pupil_count=body.pupil_count, grades=list(body.grades), ages=list(body.ages), teacher_name=body.teacher_name,
-        preferred_sectors=list(body.preferred_sectors), preferred_activities=list(body.preferred_activities),
+        pupil_count=body.pupil_count,
+        grades=list(body.grades),
+        ages=list(body.ages),
+        teacher_name=body.teacher_name,
+        preferred_sectors=list(body.preferred_sectors),
+        preferred_activities=list(body.preferred_activities),
         max_travel_km=body.max_travel_km,
         split=gdom.Split(body.split.may_split, body.split.max_parts, body.split.min_part_size),
-        pupils=[gdom.PupilEntry(p.pupil_ref, p.age, p.parental_consent, list(p.ranking)) for p in body.pupils])
+        pupils=[gdom.PupilEntry(p.pupil_ref, p.age, p.parental_consent, list(p.ranking)) for p in body.pupils],
+    )
 
 
 def _group_data(g: gdom.Group) -> dict:
-    return {"pupil_count": g.pupil_count, "grades": g.grades, "ages": g.ages, "teacher_name": g.teacher_name,
-            "preferred_sectors": g.preferred_sectors, "preferred_activities": g.preferred_activities, "max_travel_km": g.max_travel_km,
-            "split": {"may_split": g.split.may_split, "max_parts": g.split.max_parts, "min_part_size": g.split.min_part_size},
-            "pupils": [{"pupil_ref": p.pupil_ref, "age": p.age, "parental_consent": p.parental_consent, "ranking": p.ranking} for p in g.pupils]}
+    return {
+        "pupil_count": g.pupil_count,
+        "grades": g.grades,
+        "ages": g.ages,
+        "teacher_name": g.teacher_name,
+        "preferred_sectors": g.preferred_sectors,
+        "preferred_activities": g.preferred_activities,
+        "max_travel_km": g.max_travel_km,
+        "split": {"may_split": g.split.may_split, "max_parts": g.split.max_parts, "min_part_size": g.split.min_part_size},
+        "pupils": [
+            {"pupil_ref": p.pupil_ref, "age": p.age, "parental_consent": p.parental_consent, "ranking": p.ranking} for p in g.pupils
+        ],
+    }
 
 
 def group_out(row) -> dict:
-    return {**row.data, "id": row.id, "school_id": row.school_id, "programme_id": row.programme_id, "status": row.status, "revision": row.revision}
+    return {
+        **row.data,
+        "id": row.id,
+        "school_id": row.school_id,
+        "programme_id": row.programme_id,
+        "status": row.status,
+        "revision": row.revision,
+    }
 
 
 def _group_event(cls, row_id: str, school_id: str, programme_id: str, data: dict, revision: int, at: datetime):
     split = data["split"]
     return cls(
-        group_id=row_id, school_id=school_id, programme_id=programme_id, pupil_count=data["pupil_count"], grades=data["grades"],
-        ages=data["ages"], preferred_sectors=data["preferred_sectors"], preferred_activities=data["preferred_activities"],
+        group_id=row_id,
+        school_id=school_id,
+        programme_id=programme_id,
+        pupil_count=data["pupil_count"],
+        grades=data["grades"],
+        ages=data["ages"],
+        preferred_sectors=data["preferred_sectors"],
+        preferred_activities=data["preferred_activities"],
         max_travel_km=data["max_travel_km"],
         split=c.SplitRules(may_split=split["may_split"], max_parts=split["max_parts"], min_part_size=split["min_part_size"] or 1),
-        pupils=[c.PupilRef(**p) for p in data["pupils"]], revision=revision, registered_at=at)
+        pupils=[c.PupilRef(**p) for p in data["pupils"]],
+        revision=revision,
+        registered_at=at,
+    )
 
 
 async def _activities_in(session: AsyncSession, programme_id: str, g: gdom.Group) -> set[str]:
@@ -278,8 +465,20 @@ async def register_group(session: AsyncSession, outbox: Outbox, principal: Princ
     pdom.check_window(programme_of(programme), now())
     g = await _checked_group(session, programme, body)
     group_id, at, data = str(uuid.uuid4()), now(), _group_data(g)
-    await session.execute(INSERT_GROUP, dict(id=group_id, school_id=school_id, programme_id=programme.id, status="registered",
-                                             revision=1, pupil_count=g.pupil_count, data=data, created_at=at, updated_at=at))
+    await session.execute(
+        INSERT_GROUP,
+        dict(
+            id=group_id,
+            school_id=school_id,
+            programme_id=programme.id,
+            status="registered",
+            revision=1,
+            pupil_count=g.pupil_count,
+            data=data,
+            created_at=at,
+            updated_at=at,
+        ),
+    )
     await outbox.add(session, _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at), subject=f"group/{group_id}")
     return {**data, "id": group_id, "school_id": school_id, "programme_id": programme.id, "status": "registered", "revision": 1}
 
@@ -294,8 +493,9 @@ async def load_group(session: AsyncSession, principal: Principal, group_id: str)
 
 async def _store_group(session, outbox, row, data: dict, *, event=c.GroupUpdated) -> dict:
     revision, at = row.revision + 1, now()
-    await session.execute(update(groups).where(groups.c.id == row.id).values(
-        data=data, pupil_count=data["pupil_count"], revision=revision, updated_at=at))
+    await session.execute(
+        update(groups).where(groups.c.id == row.id).values(data=data, pupil_count=data["pupil_count"], revision=revision, updated_at=at)
+    )
     await outbox.add(session, _group_event(event, row.id, row.school_id, row.programme_id, data, revision, at), subject=f"group/{row.id}")
     return group_out((await session.execute(select(groups).where(groups.c.id == row.id))).one())
 
@@ -343,8 +543,11 @@ async def withdraw_group(session: AsyncSession, outbox: Outbox, principal: Princ
     row, _ = await _open_group(session, principal, group_id)
     revision = row.revision + 1
     await session.execute(update(groups).where(groups.c.id == row.id).values(status="withdrawn", revision=revision, updated_at=now()))
-    await outbox.add(session, c.GroupWithdrawn(group_id=row.id, school_id=row.school_id, programme_id=row.programme_id, revision=revision),
-                     subject=f"group/{row.id}")
+    await outbox.add(
+        session,
+        c.GroupWithdrawn(group_id=row.id, school_id=row.school_id, programme_id=row.programme_id, revision=revision),
+        subject=f"group/{row.id}",
+    )
     return group_out((await session.execute(select(groups).where(groups.c.id == row.id))).one())
 
 
@@ -364,22 +567,51 @@ async def erase_pupil(session: AsyncSession, outbox: Outbox, principal: Principa
 
 
 def _activity_domain(body: schemas.ActivityFields) -> Activity:
-    return Activity(title=body.title, sector=body.sector, capacity=body.capacity, levels=list(body.levels), min_age=body.min_age,
-                    max_age=body.max_age, starts_at=body.starts_at, ends_at=body.ends_at, postcode=body.postcode,
-                    description=body.description, address=body.address, wheelchair_accessible=body.wheelchair_accessible,
-                    accessibility_notes=body.accessibility_notes)
+    return Activity(
+        title=body.title,
+        sector=body.sector,
+        capacity=body.capacity,
+        levels=list(body.levels),
+        min_age=body.min_age,
+        max_age=body.max_age,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        postcode=body.postcode,
+        description=body.description,
+        address=body.address,
+        wheelchair_accessible=body.wheelchair_accessible,
+        accessibility_notes=body.accessibility_notes,
+    )
 
 
 def _activity_data(a: Activity) -> dict:
-    return {"title": a.title.strip(), "description": a.description, "sector": a.sector, "capacity": a.capacity, "levels": a.levels,
-            "min_age": a.min_age, "max_age": a.max_age, "starts_at": a.starts_at.isoformat(timespec="minutes"),
-            "ends_at": a.ends_at.isoformat(timespec="minutes"), "postcode": a.postcode, "address": a.address,
-            "wheelchair_accessible": a.wheelchair_accessible, "accessibility_notes": a.accessibility_notes}
+    return {
+        "title": a.title.strip(),
+        "description": a.description,
+        "sector": a.sector,
+        "capacity": a.capacity,
+        "levels": a.levels,
+        "min_age": a.min_age,
+        "max_age": a.max_age,
+        "starts_at": a.starts_at.isoformat(timespec="minutes"),
+        "ends_at": a.ends_at.isoformat(timespec="minutes"),
+        "postcode": a.postcode,
+        "address": a.address,
+        "wheelchair_accessible": a.wheelchair_accessible,
+        "accessibility_notes": a.accessibility_notes,
+    }
 
 
 def activity_out(row) -> dict:
-    return {**row.data, "capacity": row.capacity, "id": row.id, "company_id": row.company_id, "programme_id": row.programme_id,
-            "status": row.status, "revision": row.revision}
+    return {
+        **row.data,
+        "capacity": row.capacity,
+        "id": row.id,
+        "company_id": row.company_id,
+        "programme_id": row.programme_id,
+        "status": row.status,
+        "revision": row.revision,
+    }
 
 
 def _slot(day: date, t: str) -> datetime:
@@ -388,10 +620,23 @@ def _slot(day: date, t: str) -> datetime:
 
 def _activity_event(cls, row_id, company_id, programme, data: dict, capacity: int, revision: int, at: datetime):
     place = _place(data["postcode"])
-    return cls(activity_id=row_id, company_id=company_id, programme_id=programme.id, title=data["title"], sector=data["sector"],
-               capacity=capacity, levels=data["levels"], min_age=data["min_age"], max_age=data["max_age"],
-               slot_start=_slot(programme.event_date, data["starts_at"]), slot_end=_slot(programme.event_date, data["ends_at"]),
-               postcode=data["postcode"], province=place.province if place else None, revision=revision, registered_at=at)
+    return cls(
+        activity_id=row_id,
+        company_id=company_id,
+        programme_id=programme.id,
+        title=data["title"],
+        sector=data["sector"],
+        capacity=capacity,
+        levels=data["levels"],
+        min_age=data["min_age"],
+        max_age=data["max_age"],
+        slot_start=_slot(programme.event_date, data["starts_at"]),
+        slot_end=_slot(programme.event_date, data["ends_at"]),
+        postcode=data["postcode"],
+        province=place.province if place else None,
+        revision=revision,
+        registered_at=at,
+    )
 
 
 async def register_activity(session: AsyncSession, outbox: Outbox, principal: Principal, company_id: str, body: schemas.ActivityIn) -> dict:
@@ -401,13 +646,36 @@ async def register_activity(session: AsyncSession, outbox: Outbox, principal: Pr
     a = _activity_domain(body)
     raise_if_any(validate_activity(programme_of(programme), a))
     activity_id, at, data = str(uuid.uuid4()), now(), _activity_data(a)
-    await session.execute(INSERT_ACTIVITY, dict(
-        id=activity_id, company_id=company_id, programme_id=programme.id, status="registered", revision=1, title=data["title"],
-        capacity=a.capacity, wheelchair_accessible=a.wheelchair_accessible, data=data, created_at=at, updated_at=at))
-    await outbox.add(session, _activity_event(c.ActivityRegistered, activity_id, company_id, programme, data, a.capacity, 1, at),
-                     subject=f"activity/{activity_id}")
-    return {**data, "capacity": a.capacity, "id": activity_id, "company_id": company_id, "programme_id": programme.id,
-            "status": "registered", "revision": 1}
+    await session.execute(
+        INSERT_ACTIVITY,
+        dict(
+            id=activity_id,
+            company_id=company_id,
+            programme_id=programme.id,
+            status="registered",
+            revision=1,
+            title=data["title"],
+            capacity=a.capacity,
+            wheelchair_accessible=a.wheelchair_accessible,
+            data=data,
+            created_at=at,
+            updated_at=at,
+        ),
+    )
+    await outbox.add(
+        session,
+        _activity_event(c.ActivityRegistered, activity_id, company_id, programme, data, a.capacity, 1, at),
+        subject=f"activity/{activity_id}",
+    )
+    return {
+        **data,
+        "capacity": a.capacity,
+        "id": activity_id,
+        "company_id": company_id,
+        "programme_id": programme.id,
+        "status": "registered",
+        "revision": 1,
+    }
 
 
 async def load_activity(session: AsyncSession, principal: Principal, activity_id: str):
@@ -433,14 +701,29 @@ async def _live_activity(session, principal, activity_id, *, window: bool):
 
 async def _store_activity(session, outbox, row, programme, data: dict, capacity: int) -> dict:
     revision, at = row.revision + 1, now()
-    await session.execute(update(activities).where(activities.c.id == row.id).values(
-        data=data, title=data["title"], capacity=capacity, wheelchair_accessible=data["wheelchair_accessible"], revision=revision, updated_at=at))
-    await outbox.add(session, _activity_event(c.ActivityUpdated, row.id, row.company_id, programme, data, capacity, revision, at),
-                     subject=f"activity/{row.id}")
+    await session.execute(
+        update(activities)
+        .where(activities.c.id == row.id)
+        .values(
+            data=data,
+            title=data["title"],
+            capacity=capacity,
+            wheelchair_accessible=data["wheelchair_accessible"],
+            revision=revision,
+            updated_at=at,
+        )
+    )
+    await outbox.add(
+        session,
+        _activity_event(c.ActivityUpdated, row.id, row.company_id, programme, data, capacity, revision, at),
+        subject=f"activity/{row.id}",
+    )
     return activity_out((await session.execute(select(activities).where(activities.c.id == row.id))).one())
 
 
-async def update_activity(session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityUpdate) -> dict:
+async def update_activity(
+    session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityUpdate
+) -> dict:
     row, programme = await _live_activity(session, principal, activity_id, window=True)
     a = _activity_domain(body)
     raise_if_any(validate_activity(programme_of(programme), a))
@@ -457,9 +740,14 @@ async def change_capacity(session: AsyncSession, outbox: Outbox, principal: Prin
 async def cancel_activity(session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str) -> dict:
     row, programme = await _live_activity(session, principal, activity_id, window=False)
     revision = row.revision + 1
-    await session.execute(update(activities).where(activities.c.id == row.id).values(status="cancelled", revision=revision, updated_at=now()))
-    await outbox.add(session, c.ActivityCancelled(activity_id=row.id, company_id=row.company_id, programme_id=row.programme_id,
-                                                  revision=revision), subject=f"activity/{row.id}")
+    await session.execute(
+        update(activities).where(activities.c.id == row.id).values(status="cancelled", revision=revision, updated_at=now())
+    )
+    await outbox.add(
+        session,
+        c.ActivityCancelled(activity_id=row.id, company_id=row.company_id, programme_id=row.programme_id, revision=revision),
+        subject=f"activity/{row.id}",
+    )
     return activity_out((await session.execute(select(activities).where(activities.c.id == row.id))).one())
 
 
@@ -494,12 +782,21 @@ async def import_csv(session: AsyncSession, outbox: Outbox, kind: str, text: str
         elif (found := existing.get(r.key)) is not None:
             out.update(id=found.id, status="unchanged" if same(found, r.record) else "conflict")
             if out["status"] == "conflict":
-                out["errors"] = [{"type": "differs_from_existing", "field": key_col.name,
-                                  "msg": f"already registered with other details: /api/{table.name}/{found.id}"}]
+                out["errors"] = [
+                    {
+                        "type": "differs_from_existing",
+                        "field": key_col.name,
+                        "msg": f"already registered with other details: /api/{table.name}/{found.id}",
+                    }
+                ]
         else:
             created, secret = await (_create_school if kind == "school" else _create_company)(session, outbox, r.record)
             out.update(id=created["id"], status="created", account_secret=secret)
         counts[out["status"]] += 1
         rows.append(out)
-    return {"kind": kind, **counts, "rows": rows,
-            "file_errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in parsed.file_errors]}
+    return {
+        "kind": kind,
+        **counts,
+        "rows": rows,
+        "file_errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in parsed.file_errors],
+    }

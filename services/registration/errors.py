@@ -33,8 +33,12 @@ def violations_detail(violations: list[Violation]) -> list[dict]:
 
 
 def closed_detail(e: RegistrationClosed) -> dict:
-    return {"type": e.reason, "msg": f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
-            "deadline": e.deadline.isoformat(), "opens_at": e.opens_at.isoformat()}
+    return {
+        "type": e.reason,
+        "msg": f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
+        "deadline": e.deadline.isoformat(),
+        "opens_at": e.opens_at.isoformat(),
+    }
 
 
 def answer(e: Exception) -> JSONResponse | None:
