@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Integer,
     LargeBinary,
@@ -73,16 +74,32 @@ class Outbox:
 
     async def add_many(self, session: AsyncSession, items: list[tuple[Contract, str | None]]) -> list[CloudEvent]:
         """Several events (data, CloudEvents subject) in one INSERT, in this order."""
-        now = datetime.now(UTC)
-        events = [make_event(data, source=f"/girlsday/{self.service}", subject=subject) for data, subject in items]
-        if events:
-            rows = [
-                {"event_id": event.id, "subject": data.nats_subject(), "payload": event.to_bytes(), "created_at": now}
-                for event, (data, _) in zip(events, items)
-            ]
+        events, rows = self._rows(items)
+        if rows:
             await session.execute(self.insert, rows)
             session.info.setdefault("outboxes", set()).add(self)  # wake the relay when this commits
         return events
+
+    def add_sync(self, connection: Connection, data: Contract, *, subject: str | None = None) -> CloudEvent:
+        """`add` for synchronous code on a `Connection` (the caller's transaction wakes the relay
+        after its commit with `Outbox.committed(connection.info)`)."""
+        return self.add_many_sync(connection, [(data, subject)])[0]
+
+    def add_many_sync(self, connection: Connection, items: list[tuple[Contract, str | None]]) -> list[CloudEvent]:
+        events, rows = self._rows(items)
+        if rows:
+            connection.execute(self.insert, rows)
+            connection.info.setdefault("outboxes", set()).add(self)
+        return events
+
+    def _rows(self, items: list[tuple[Contract, str | None]]) -> tuple[list[CloudEvent], list[dict]]:
+        now = datetime.now(UTC)
+        events = [make_event(data, source=f"/girlsday/{self.service}", subject=subject) for data, subject in items]
+        rows = [
+            {"event_id": event.id, "subject": data.nats_subject(), "payload": event.to_bytes(), "created_at": now}
+            for event, (data, _) in zip(events, items)
+        ]
+        return events, rows
 
     def watch(self, sessions: async_sessionmaker) -> None:
         """Wake the relay as soon as a transaction that added events commits."""
@@ -100,7 +117,7 @@ class Outbox:
     @staticmethod
     def committed(info: dict) -> None:
         """A transaction whose `info` this is has committed: wake the relays of its outboxes.
-        (For code that manages its own transactions instead of a session, e.g. registration/tx.py.)"""
+        (For code that runs its own transactions on a `Connection`, e.g. registration/tx.py.)"""
         for outbox in info.pop("outboxes", ()):
             outbox.wakeup.set()
 

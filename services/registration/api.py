@@ -60,7 +60,7 @@ async def ping() -> dict:
     summary="Create a programme (draft)",
 )
 async def create_programme(body: s.ProgrammeIn, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _created(cmd.create_programme(session, body)))
+    return await execute(request, who.key(), lambda conn: (201, cmd.create_programme(conn, body)))
 
 
 @router.post(
@@ -75,19 +75,19 @@ async def programme_status(
 ):
     to = {"open": "open", "close": "closed"}[action]
     return await execute(
-        request, who.key(), lambda session: _ok(cmd.change_programme_status(session, _runtime(request).outbox, programme_id, to))
+        request, who.key(), lambda conn: (200, cmd.change_programme_status(conn, _runtime(request).outbox, programme_id, to))
     )
 
 
 @router.get("/programmes", response_model=list[s.ProgrammeOut], tags=["programmes"], summary="All programmes (public)")
 async def list_programmes(request: Request):
-    return await _read(request, lambda session: _all(session, select(programmes).order_by(programmes.c.event_date), cmd.programme_out))
+    return await _read(request, lambda conn: _all(conn, select(programmes).order_by(programmes.c.event_date), cmd.programme_out))
 
 
 @router.get("/programmes/{programme_id}", response_model=s.ProgrammeOut, tags=["programmes"], responses={404: AUTH[404]})
 async def get_programme(programme_id: str, request: Request):
-    async def one(session):
-        return cmd.programme_out(await cmd.load_programme(session, programme_id))
+    def one(conn):
+        return cmd.programme_out(cmd.load_programme(conn, programme_id))
 
     return await _read(request, one)
 
@@ -104,7 +104,7 @@ async def programme_activities(programme_id: str, request: Request):
 
 
 def offer_listing(programme_id: str):
-    return lambda session: listings.activities_on_offer(session, programme_id)
+    return lambda conn: listings.activities_on_offer(conn, programme_id)
 
 
 # --- schools --------------------------------------------------------------------------------
@@ -123,8 +123,8 @@ async def register_school(body: s.SchoolIn, request: Request, who: Principal = D
 
 
 def school_registration(runtime, body: s.SchoolIn):
-    async def act(session):
-        school, secret = await cmd.register_school(session, runtime.outbox, cmd.school_of(body))
+    def act(conn):
+        school, secret = cmd.register_school(conn, runtime.outbox, cmd.school_of(body))
         return 201, {"school": school, "account_secret": secret}
 
     return act
@@ -132,8 +132,8 @@ def school_registration(runtime, body: s.SchoolIn):
 
 @router.get("/schools/{school_id}", response_model=s.SchoolOut, tags=["schools"], responses=AUTH)
 async def get_school(school_id: str, request: Request, who: Principal = Depends(authenticated)):
-    async def one(session):
-        return cmd.school_out(await cmd.load_school(session, who, school_id))
+    def one(conn):
+        return cmd.school_out(cmd.load_school(conn, who, school_id))
 
     return await _read(request, one)
 
@@ -153,7 +153,7 @@ async def register_group(
 
 
 def group_registration(runtime, who: Principal, school_id: str, body: s.GroupIn):
-    return lambda session: _created(cmd.register_group(session, runtime.outbox, who, school_id, body))
+    return lambda conn: (201, cmd.register_group(conn, runtime.outbox, who, school_id, body))
 
 
 @router.get("/schools/{school_id}/groups", response_model=list[s.GroupOut], tags=["groups"], responses=AUTH)
@@ -162,13 +162,13 @@ async def list_groups(school_id: str, request: Request, who: Principal = Depends
 
 
 def groups_listing(who: Principal, school_id: str):
-    return lambda session: listings.groups_of_school(session, who, school_id)
+    return lambda conn: listings.groups_of_school(conn, who, school_id)
 
 
 @router.get("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=AUTH)
 async def get_group(group_id: str, request: Request, who: Principal = Depends(authenticated)):
-    async def one(session):
-        return cmd.group_out(await cmd.load_group(session, who, group_id))
+    def one(conn):
+        return cmd.group_out(cmd.load_group(conn, who, group_id))
 
     return await _read(request, one)
 
@@ -177,7 +177,7 @@ async def get_group(group_id: str, request: Request, who: Principal = Depends(au
 async def update_group(
     group_id: str, body: s.GroupUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
-    return await execute(request, who.key(), lambda session: _ok(cmd.update_group(session, _runtime(request).outbox, who, group_id, body)))
+    return await execute(request, who.key(), lambda conn: (200, cmd.update_group(conn, _runtime(request).outbox, who, group_id, body)))
 
 
 @router.put(
@@ -190,9 +190,7 @@ async def update_group(
 async def rank(
     group_id: str, body: s.RankingsIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
-    return await execute(
-        request, who.key(), lambda session: _ok(cmd.rank_activities(session, _runtime(request).outbox, who, group_id, body))
-    )
+    return await execute(request, who.key(), lambda conn: (200, cmd.rank_activities(conn, _runtime(request).outbox, who, group_id, body)))
 
 
 @router.post(
@@ -203,7 +201,7 @@ async def rank(
     summary="Withdraw a group (before the deadline)",
 )
 async def withdraw_group(group_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.withdraw_group(session, _runtime(request).outbox, who, group_id)))
+    return await execute(request, who.key(), lambda conn: (200, cmd.withdraw_group(conn, _runtime(request).outbox, who, group_id)))
 
 
 @router.delete(
@@ -216,9 +214,7 @@ async def withdraw_group(group_id: str, request: Request, who: Principal = Depen
 async def erase_pupil(
     group_id: str, pupil_ref: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
-    return await execute(
-        request, who.key(), lambda session: _ok(cmd.erase_pupil(session, _runtime(request).outbox, who, group_id, pupil_ref))
-    )
+    return await execute(request, who.key(), lambda conn: (200, cmd.erase_pupil(conn, _runtime(request).outbox, who, group_id, pupil_ref)))
 
 
 # --- companies ------------------------------------------------------------------------------
@@ -237,8 +233,8 @@ async def register_company(body: s.CompanyIn, request: Request, who: Principal =
 
 
 def company_registration(runtime, body: s.CompanyIn):
-    async def act(session):
-        company, secret = await cmd.register_company(session, runtime.outbox, cmd.company_of(body))
+    def act(conn):
+        company, secret = cmd.register_company(conn, runtime.outbox, cmd.company_of(body))
         return 201, {"company": company, "account_secret": secret}
 
     return act
@@ -246,8 +242,8 @@ def company_registration(runtime, body: s.CompanyIn):
 
 @router.get("/companies/{company_id}", response_model=s.CompanyOut, tags=["companies"], responses=AUTH)
 async def get_company(company_id: str, request: Request, who: Principal = Depends(authenticated)):
-    async def one(session):
-        return cmd.company_out(await cmd.load_company(session, who, company_id))
+    def one(conn):
+        return cmd.company_out(cmd.load_company(conn, who, company_id))
 
     return await _read(request, one)
 
@@ -267,18 +263,18 @@ async def register_activity(
 
 
 def activity_registration(runtime, who: Principal, company_id: str, body: s.ActivityIn):
-    return lambda session: _created(cmd.register_activity(session, runtime.outbox, who, company_id, body))
+    return lambda conn: (201, cmd.register_activity(conn, runtime.outbox, who, company_id, body))
 
 
 @router.get("/companies/{company_id}/activities", response_model=list[s.ActivityOut], tags=["activities"], responses=AUTH)
 async def list_activities(company_id: str, request: Request, who: Principal = Depends(authenticated)):
-    return await _read(request, lambda session: cmd.list_activities(session, who, company_id))
+    return await _read(request, lambda conn: cmd.list_activities(conn, who, company_id))
 
 
 @router.get("/activities/{activity_id}", response_model=s.ActivityOut, tags=["activities"], responses=AUTH)
 async def get_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated)):
-    async def one(session):
-        return cmd.activity_out(await cmd.load_activity(session, who, activity_id))
+    def one(conn):
+        return cmd.activity_out(cmd.load_activity(conn, who, activity_id))
 
     return await _read(request, one)
 
@@ -294,7 +290,7 @@ async def update_activity(
     activity_id: str, body: s.ActivityUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
     return await execute(
-        request, who.key(), lambda session: _ok(cmd.update_activity(session, _runtime(request).outbox, who, activity_id, body))
+        request, who.key(), lambda conn: (200, cmd.update_activity(conn, _runtime(request).outbox, who, activity_id, body))
     )
 
 
@@ -309,7 +305,7 @@ async def change_capacity(
     activity_id: str, body: s.CapacityIn, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
     return await execute(
-        request, who.key(), lambda session: _ok(cmd.change_capacity(session, _runtime(request).outbox, who, activity_id, body.capacity))
+        request, who.key(), lambda conn: (200, cmd.change_capacity(conn, _runtime(request).outbox, who, activity_id, body.capacity))
     )
 
 
@@ -321,7 +317,7 @@ async def change_capacity(
     summary="Cancel an activity (until the event day)",
 )
 async def cancel_activity(activity_id: str, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey):
-    return await execute(request, who.key(), lambda session: _ok(cmd.cancel_activity(session, _runtime(request).outbox, who, activity_id)))
+    return await execute(request, who.key(), lambda conn: (200, cmd.cancel_activity(conn, _runtime(request).outbox, who, activity_id)))
 
 
 # --- bulk import (admin) --------------------------------------------------------------------
@@ -357,19 +353,11 @@ async def import_csv(
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")  # Excel on Windows
     singular = {"schools": "school", "companies": "company"}[kind]
-    return await execute(request, who.key(), lambda session: _ok(cmd.import_csv(session, _runtime(request).outbox, singular, text)))
+    return await execute(request, who.key(), lambda conn: (200, cmd.import_csv(conn, _runtime(request).outbox, singular, text)))
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 
-async def _created(coro):
-    return 201, await coro
-
-
-async def _ok(coro):
-    return 200, await coro
-
-
-async def _all(session, query, out):
-    return [out(r) for r in await session.execute(query)]
+def _all(conn, query, out):
+    return [out(r) for r in conn.execute(query)]

@@ -5,7 +5,7 @@ import asyncio
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.registration import errors, idempotency, tx
+from services.registration import errors, idempotency
 from services.registration.api import router
 from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
@@ -32,11 +32,6 @@ async def _warm_geography(_runtime) -> None:
 
 def build_app(settings: Settings) -> FastAPI:
     runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
-    for statement in runtime.outbox.statements:
-        tx.prepare(statement)
-    # The relay's reads and deletes join the group commit's batches (SQLite) instead of taking
-    # the single connection for transactions of their own between them.
-    runtime.relay_transactions = (lambda fn: tx.read(runtime, fn), lambda fn: tx.write(runtime, fn))
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
     errors.install(app)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, literal, select
 from services.registration.domain.accounts import hash_secret, same_token
 from services.registration.errors import Forbidden
 from services.registration.store import companies, schools
-from services.registration.tx import prepare, read
+from services.registration.tx import read
 
 bearer = HTTPBearer(auto_error=False, description="the admin token, or a school's or company's account secret")
 
@@ -35,11 +35,12 @@ class Principal:
 
 ANONYMOUS = Principal("anonymous")
 # Schools and companies in one query (one round trip): whose secret is this?
-ACCOUNT_BY_SECRET = prepare(
+ACCOUNT_BY_SECRET = (
     select(literal("school").label("kind"), schools.c.id)
     .where(schools.c.secret_hash == bindparam("digest"))
     .union_all(select(literal("company").label("kind"), companies.c.id).where(companies.c.secret_hash == bindparam("digest")))
 )
+
 _cache: dict[str, Principal] = {}
 
 
@@ -53,8 +54,8 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     if found := _cache.get(cache_key):
         return found
 
-    async def lookup(session):
-        return (await session.execute(ACCOUNT_BY_SECRET, {"digest": digest})).first()
+    def lookup(conn):
+        return conn.execute(ACCOUNT_BY_SECRET, {"digest": digest}).first()
 
     found = await read(runtime, lookup)
     principal = Principal(found.kind, found.id) if found else None

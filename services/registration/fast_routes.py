@@ -43,7 +43,7 @@ class Route:
     template: str
     body: type[BaseModel] | None  # the JSON body's model (writes)
     auth: str  # "required" | "optional"
-    action: object  # (runtime, principal, path parameter, body) -> the function of a session
+    action: object  # (runtime, principal, path parameter, body) -> the function of a connection
 
 
 # Path parameters are ids (UUIDs): anything else, e.g. characters a URL would escape, goes to FastAPI.

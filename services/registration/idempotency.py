@@ -13,27 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from fastapi import HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration.store import idempotency
-from services.registration.tx import prepare, write
+from services.registration.tx import write
 
 log = logging.getLogger(__name__)
-Action = Callable[[AsyncSession], Awaitable[tuple[int, dict]]]
+Action = Callable[[Connection], tuple[int, dict]]  # a command: (status, body)
 RETENTION = timedelta(days=7)
 PRUNE_EVERY_S = 3600
 HEADER = "Idempotency-Key"
-STORED = prepare(select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash")))
-STORE = prepare(insert(idempotency))
+STORED = select(idempotency).where(idempotency.c.key_hash == bindparam("key_hash"))
+STORE = insert(idempotency)
 
 
 def _stream(key: str, n: int) -> bytes:
@@ -83,16 +82,16 @@ async def run_once(runtime, method: str, path: str, content: bytes, key: str | N
     fingerprint = hashlib.sha256(f"{method} {path}\0".encode() + content).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
 
-    async def once(session) -> Response:
+    def once(conn: Connection) -> Response:
         if key_hash:
-            stored = (await session.execute(STORED, {"key_hash": key_hash})).first()
+            stored = conn.execute(STORED, {"key_hash": key_hash}).first()
             if stored:
                 return _replay(stored, fingerprint, key)
-        status, body = await action(session)
+        status, body = action(conn)
         content = _json(body)
         if key_hash:
             sealed = _json(_seal(body, key)) if body.get("account_secret") else content
-            await session.execute(
+            conn.execute(
                 STORE,
                 dict(key_hash=key_hash, fingerprint=fingerprint, status_code=status, body=sealed.decode(), created_at=datetime.now(UTC)),
             )
@@ -133,8 +132,8 @@ async def forget_expired(runtime, now: datetime | None = None) -> int:
     """Remove the keys stored longer than RETENTION ago; how many were removed."""
     cutoff = (now or datetime.now(UTC)) - RETENTION
 
-    async def prune(session) -> int:
-        return (await session.execute(delete(idempotency).where(idempotency.c.created_at < cutoff))).rowcount
+    def prune(conn: Connection) -> int:
+        return conn.execute(delete(idempotency).where(idempotency.c.created_at < cutoff)).rowcount
 
     if removed := await write(runtime, prune):
         log.info("forgot %d expired idempotency keys", removed)

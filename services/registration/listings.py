@@ -25,16 +25,17 @@ from services.registration import schemas as s
 from services.registration import service as cmd
 from services.registration.auth import Principal
 from services.registration.store import activities, groups
-from services.registration.tx import prepare
 
-STATE = prepare(
-    select(func.count(), func.coalesce(func.sum(activities.c.revision), 0)).where(activities.c.programme_id == bindparam("programme_id"))
+STATE = select(func.count(), func.coalesce(func.sum(activities.c.revision), 0)).where(
+    activities.c.programme_id == bindparam("programme_id")
 )
-ON_OFFER = prepare(
+
+ON_OFFER = (
     select(activities.c.id, activities.c.revision)
     .where(activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered")
     .order_by(activities.c.created_at)
 )
+
 ACTIVITIES_BY_ID = select(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))
 MAX_PIECES = 200_000
 MAX_LISTINGS = 1_000
@@ -70,7 +71,7 @@ class Pieces:
         found = self._listings.get(name)
         return found[1] if found is not None and found[0] == state else None
 
-    async def listing(self, session, name: str, state: tuple, versions: list[tuple[str, int]], by_ids: Callable) -> bytes:
+    def listing(self, conn, name: str, state: tuple, versions: list[tuple[str, int]], by_ids: Callable) -> bytes:
         """The JSON array of the records with these (id, revision), in this order, kept as the
         listing `name` in `state`; `by_ids(ids)` is the statement and parameters that read the
         rows not serialised yet."""
@@ -80,7 +81,7 @@ class Pieces:
             if len(known) + len(missing) > MAX_PIECES:
                 self._pieces = known = {}
                 missing = versions
-            for row in await session.execute(*by_ids([v[0] for v in missing])):
+            for row in conn.execute(*by_ids([v[0] for v in missing])):
                 fetched[row.id] = known[(row.id, row.revision)] = self.serialise(row)
         if not all(v in known for v in versions):  # changed between the reads (PostgreSQL, read committed)
             return b"[" + b",".join(known.get(v) or fetched[v[0]] for v in versions if v in known or v[0] in fetched) + b"]"
@@ -93,23 +94,23 @@ class Pieces:
 
 ACTIVITIES = Pieces(s.ActivityOut, cmd.activity_out)
 GROUPS = Pieces(s.GroupOut, cmd.group_out)
-GROUPS_OF_SCHOOL = prepare(select(groups).where(groups.c.school_id == bindparam("school_id")).order_by(groups.c.created_at))
+GROUPS_OF_SCHOOL = select(groups).where(groups.c.school_id == bindparam("school_id")).order_by(groups.c.created_at)
 
 
-async def activities_on_offer(session, programme_id: str) -> Response:
+def activities_on_offer(conn, programme_id: str) -> Response:
     """GET /api/programmes/{id}/activities: the registered activities of a programme, oldest first."""
-    state = tuple((await session.execute(STATE, {"programme_id": programme_id})).one())
-    await cmd.load_programme(session, programme_id)  # 404 for an unknown programme
+    state = tuple((conn.execute(STATE, {"programme_id": programme_id})).one())
+    cmd.load_programme(conn, programme_id)  # 404 for an unknown programme
     if (body := ACTIVITIES.cached(programme_id, state)) is None:
         # (id, revision) as plain tuples: they are dictionary keys below, and SQLAlchemy's rows
         # (PostgreSQL) compare in Python, ten times slower
-        versions = list(map(tuple, await session.execute(ON_OFFER, {"programme_id": programme_id})))
-        body = await ACTIVITIES.listing(session, programme_id, state, versions, lambda ids: (ACTIVITIES_BY_ID, {"ids": ids}))
+        versions = list(map(tuple, conn.execute(ON_OFFER, {"programme_id": programme_id})))
+        body = ACTIVITIES.listing(conn, programme_id, state, versions, lambda ids: (ACTIVITIES_BY_ID, {"ids": ids}))
     return Response(body, media_type="application/json")
 
 
-async def groups_of_school(session, principal: Principal, school_id: str) -> Response:
+def groups_of_school(conn, principal: Principal, school_id: str) -> Response:
     """GET /api/schools/{id}/groups: every group of the school, oldest first."""
-    await cmd.load_school(session, principal, school_id)  # 404, 403
-    rows = await session.execute(GROUPS_OF_SCHOOL, {"school_id": school_id})
+    cmd.load_school(conn, principal, school_id)  # 404, 403
+    rows = conn.execute(GROUPS_OF_SCHOOL, {"school_id": school_id})
     return Response(GROUPS.join(rows), media_type="application/json")

@@ -22,6 +22,7 @@ from services.registration.domain.identifiers import SECTORS
 from services.registration.errors import Conflict, Forbidden, NotFound
 from services.registration.idempotency import execute
 from services.registration.store import activities, groups, programmes
+from services.registration.tx import read
 
 TEMPLATES = Path(__file__).parent / "templates"
 COOKIE = "gd_account"
@@ -156,11 +157,11 @@ async def _register(request: Request, kind: str):
         return render(request, template, 422, errors=errors, v=values)
     outbox = request.app.state.runtime.outbox
 
-    async def act(session):
+    def act(conn):
         if kind == "school":
-            record, secret = await cmd.register_school(session, outbox, cmd.school_of(body))
+            record, secret = cmd.register_school(conn, outbox, cmd.school_of(body))
         else:
-            record, secret = await cmd.register_company(session, outbox, cmd.company_of(body))
+            record, secret = cmd.register_company(conn, outbox, cmd.company_of(body))
         return 201, {"id": record["id"], "account_secret": secret}
 
     try:
@@ -221,23 +222,29 @@ async def status(request: Request):
     who = await _account(request)
     if who is None:
         return _redirect(request, "/login")
-    async with request.app.state.runtime.sessions() as session:
-        names = {r.id: r.name for r in await session.execute(select(programmes.c.id, programmes.c.name))}
+
+    def overview(conn):
+        names = {r.id: r.name for r in conn.execute(select(programmes.c.id, programmes.c.name))}
         if who.kind == "school":
-            school = await cmd.load_school(session, who, who.id)
-            rows = await session.execute(select(groups).where(groups.c.school_id == who.id).order_by(groups.c.created_at))
-            items = [{**cmd.group_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
-            return render(request, "school_status.html", account=who, school=school, groups=items)
-        company = await cmd.load_company(session, who, who.id)
-        rows = await session.execute(select(activities).where(activities.c.company_id == who.id).order_by(activities.c.created_at))
-        items = [{**cmd.activity_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
-        return render(request, "company_status.html", account=who, company=company, activities=items)
+            school = cmd.load_school(conn, who, who.id)
+            rows = conn.execute(select(groups).where(groups.c.school_id == who.id).order_by(groups.c.created_at))
+            return school, [{**cmd.group_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
+        company = cmd.load_company(conn, who, who.id)
+        rows = conn.execute(select(activities).where(activities.c.company_id == who.id).order_by(activities.c.created_at))
+        return company, [{**cmd.activity_out(r), "programme_name": names.get(r.programme_id, "")} for r in rows]
+
+    record, items = await read(request.app.state.runtime, overview)
+    if who.kind == "school":
+        return render(request, "school_status.html", account=who, school=record, groups=items)
+    return render(request, "company_status.html", account=who, company=record, activities=items)
 
 
 async def _open_programmes(request: Request) -> list[tuple[str, str]]:
-    async with request.app.state.runtime.sessions() as session:
-        rows = await session.execute(select(programmes).where(programmes.c.status == "open").order_by(programmes.c.event_date))
+    def open_ones(conn):
+        rows = conn.execute(select(programmes).where(programmes.c.status == "open").order_by(programmes.c.event_date))
         return [(r.id, f"{r.name} ({r.event_date.isoformat()})") for r in rows]
+
+    return await read(request.app.state.runtime, open_ones)
 
 
 @pages.get("/web/groups/new")
@@ -280,7 +287,7 @@ async def group_submit(request: Request):
         return render(request, "group_form.html", 422, errors=_errors_from_validation(lang, exc), **context)
     outbox = request.app.state.runtime.outbox
     try:
-        await _submit(request, who.key(), lambda session: _pair(201, cmd.register_group(session, outbox, who, who.id, body)))
+        await _submit(request, who.key(), lambda conn: (201, cmd.register_group(conn, outbox, who, who.id, body)))
     except Invalid as exc:
         minimum = await _min_group(request, body.programme_id)
         return render(request, "group_form.html", 422, errors=_errors_from_invalid(lang, exc, min=minimum), **context)
@@ -290,8 +297,10 @@ async def group_submit(request: Request):
 
 
 async def _min_group(request: Request, programme_id: str) -> int:
-    async with request.app.state.runtime.sessions() as session:
-        return (await session.execute(select(programmes.c.min_group_size).where(programmes.c.id == programme_id))).scalar() or 1
+    def minimum(conn):
+        return conn.execute(select(programmes.c.min_group_size).where(programmes.c.id == programme_id)).scalar() or 1
+
+    return await read(request.app.state.runtime, minimum)
 
 
 @pages.get("/web/activities/new")
@@ -338,7 +347,7 @@ async def activity_submit(request: Request):
         return render(request, "activity_form.html", 422, errors=_errors_from_validation(lang, exc), **context)
     outbox = request.app.state.runtime.outbox
     try:
-        await _submit(request, who.key(), lambda session: _pair(201, cmd.register_activity(session, outbox, who, who.id, body)))
+        await _submit(request, who.key(), lambda conn: (201, cmd.register_activity(conn, outbox, who, who.id, body)))
     except Invalid as exc:
         return render(request, "activity_form.html", 422, errors=_errors_from_invalid(lang, exc), **context)
     except RegistrationClosed as exc:
@@ -352,7 +361,7 @@ async def _change(request: Request, kind: str, ident: str, fn) -> Response:
         return _redirect(request, "/login")
     outbox = request.app.state.runtime.outbox
     try:
-        await _submit(request, who.key(), lambda session: _pair(200, fn(session, outbox, who, ident)))
+        await _submit(request, who.key(), lambda conn: (200, fn(conn, outbox, who, ident)))
     except (Conflict, RegistrationClosed, NotFound, Forbidden):
         pass  # the overview shows the record's real state
     return _redirect(request, "/web")
@@ -366,7 +375,3 @@ async def group_withdraw(group_id: str, request: Request):
 @pages.post("/web/activities/{activity_id}/cancel")
 async def activity_cancel(activity_id: str, request: Request):
     return await _change(request, "company", activity_id, cmd.cancel_activity)
-
-
-async def _pair(status: int, coro):
-    return status, await coro

@@ -1,6 +1,6 @@
 """The service layer: load, apply the domain rules, store, add the event to the outbox.
 
-Each function runs inside the caller's transaction (`session`), so the change and its event
+Each function is a plain function of a SQLAlchemy `Connection` inside the caller's transaction (`tx.write`), so the change and its event
 commit together. Events carry no names, e-mail addresses or phone numbers of anyone.
 """
 
@@ -11,8 +11,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.registration import schemas
 from services.registration.auth import Principal, owns
@@ -23,7 +22,6 @@ from services.registration.domain.activities import Activity, validate_activity,
 from services.registration.domain.errors import Invalid, raise_if_any
 from services.registration.errors import Conflict, NotFound
 from services.registration.store import activities, companies, groups, programmes, schools
-from services.registration.tx import prepare
 from shared import contracts as c
 from shared import geo
 from shared.outbox import Outbox
@@ -32,23 +30,22 @@ LOCAL = ZoneInfo("Europe/Amsterdam")
 
 # Statements of the write path, built once: executing them with parameters skips building and
 # cache-keying an expression per request (a third of a registration's CPU went there).
-PROGRAMME_BY_ID = prepare(select(programmes).where(programmes.c.id == bindparam("id")))
-SCHOOL_BY_ID = prepare(select(schools).where(schools.c.id == bindparam("id")))
-COMPANY_BY_ID = prepare(select(companies).where(companies.c.id == bindparam("id")))
-GROUP_BY_ID = prepare(select(groups).where(groups.c.id == bindparam("id")))
-ACTIVITY_BY_ID = prepare(select(activities).where(activities.c.id == bindparam("id")))
-SCHOOL_BY_BRIN = prepare(select(schools.c.id).where(schools.c.brin == bindparam("brin")))
-COMPANY_BY_KVK = prepare(select(companies.c.id).where(companies.c.kvk == bindparam("kvk")))
-ACTIVITY_ON_OFFER = prepare(
-    select(activities.c.id).where(
-        activities.c.id == bindparam("id"), activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered"
-    )
+PROGRAMME_BY_ID = select(programmes).where(programmes.c.id == bindparam("id"))
+SCHOOL_BY_ID = select(schools).where(schools.c.id == bindparam("id"))
+COMPANY_BY_ID = select(companies).where(companies.c.id == bindparam("id"))
+GROUP_BY_ID = select(groups).where(groups.c.id == bindparam("id"))
+ACTIVITY_BY_ID = select(activities).where(activities.c.id == bindparam("id"))
+SCHOOL_BY_BRIN = select(schools.c.id).where(schools.c.brin == bindparam("brin"))
+COMPANY_BY_KVK = select(companies.c.id).where(companies.c.kvk == bindparam("kvk"))
+ACTIVITY_ON_OFFER = select(activities.c.id).where(
+    activities.c.id == bindparam("id"), activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered"
 )
+
 INSERT_SCHOOL, INSERT_COMPANY, INSERT_GROUP, INSERT_ACTIVITY = (
-    prepare(insert(schools)),
-    prepare(insert(companies)),
-    prepare(insert(groups)),
-    prepare(insert(activities)),
+    insert(schools),
+    insert(companies),
+    insert(groups),
+    insert(activities),
 )
 
 
@@ -109,8 +106,8 @@ def programme_out(row) -> dict:
     }
 
 
-async def load_programme(session: AsyncSession, programme_id: str, *, field: str | None = None):
-    row = (await session.execute(PROGRAMME_BY_ID, {"id": programme_id})).first()
+def load_programme(conn: Connection, programme_id: str, *, field: str | None = None):
+    row = (conn.execute(PROGRAMME_BY_ID, {"id": programme_id})).first()
     if row is None:
         if field:  # named in a body: a 422 on that field, not a 404 of the URL
             raise Invalid([gdom.Violation(field, "programme_unknown", f"programme {programme_id} does not exist")])
@@ -118,7 +115,7 @@ async def load_programme(session: AsyncSession, programme_id: str, *, field: str
     return row
 
 
-async def create_programme(session: AsyncSession, body: schemas.ProgrammeIn) -> dict:
+def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
     d = pdom.defaults_for(body.kind)
     p = pdom.Programme(
         kind=body.kind,
@@ -155,17 +152,17 @@ async def create_programme(session: AsyncSession, body: schemas.ProgrammeIn) -> 
         revision=1,
         created_at=now(),
     )
-    await session.execute(insert(programmes).values(**values))
-    return programme_out(await load_programme(session, values["id"]))
+    conn.execute(insert(programmes).values(**values))
+    return programme_out(load_programme(conn, values["id"]))
 
 
-async def change_programme_status(session: AsyncSession, outbox: Outbox, programme_id: str, to: str) -> dict:
-    row = await load_programme(session, programme_id)
+def change_programme_status(conn: Connection, outbox: Outbox, programme_id: str, to: str) -> dict:
+    row = load_programme(conn, programme_id)
     p = programme_of(row)
     if problems := pdom.transition(p, to):
         raise Conflict(problems[0].rule, problems[0].message, status=p.status)
     revision = row.revision + 1
-    await session.execute(update(programmes).where(programmes.c.id == programme_id).values(status=to, revision=revision))
+    conn.execute(update(programmes).where(programmes.c.id == programme_id).values(status=to, revision=revision))
     if to == "open":
         event = c.ProgrammeOpened(
             programme_id=p.id,
@@ -185,8 +182,8 @@ async def change_programme_status(session: AsyncSession, outbox: Outbox, program
         )
     else:
         event = c.ProgrammeClosed(programme_id=p.id, closed_at=now(), revision=revision)
-    await outbox.add(session, event, subject=f"programme/{p.id}")
-    return programme_out(await load_programme(session, programme_id))
+    outbox.add_sync(conn, event, subject=f"programme/{p.id}")
+    return programme_out(load_programme(conn, programme_id))
 
 
 # --- schools and companies --------------------------------------------------------------------
@@ -236,24 +233,24 @@ def company_of(body: schemas.CompanyIn) -> accounts.Company:
     )
 
 
-async def register_school(session: AsyncSession, outbox: Outbox, s: accounts.School) -> tuple[dict, str]:
+def register_school(conn: Connection, outbox: Outbox, s: accounts.School) -> tuple[dict, str]:
     raise_if_any(accounts.validate_school(s))
-    existing = (await session.execute(SCHOOL_BY_BRIN, {"brin": s.brin})).scalar()
+    existing = (conn.execute(SCHOOL_BY_BRIN, {"brin": s.brin})).scalar()
     if existing:
         raise Conflict(
             "duplicate_school",
             f"a school with BRIN {s.brin} is already registered",
             existing={"id": existing, "href": f"/api/schools/{existing}"},
         )
-    return await _create_school(session, outbox, s)
+    return _create_school(conn, outbox, s)
 
 
-async def _create_school(session: AsyncSession, outbox: Outbox, s: accounts.School) -> tuple[dict, str]:
+def _create_school(conn: Connection, outbox: Outbox, s: accounts.School) -> tuple[dict, str]:
     place = _place(s.postcode)
     municipality = s.municipality.strip() or (place.locality if place else None)
     province = place.province if place else None
     secret, school_id, at = accounts.new_secret(), str(uuid.uuid4()), now()
-    await session.execute(
+    conn.execute(
         INSERT_SCHOOL,
         dict(
             id=school_id,
@@ -270,8 +267,8 @@ async def _create_school(session: AsyncSession, outbox: Outbox, s: accounts.Scho
             created_at=at,
         ),
     )
-    await outbox.add(
-        session,
+    outbox.add_sync(
+        conn,
         c.SchoolRegistered(
             school_id=school_id,
             brin=s.brin,
@@ -296,23 +293,23 @@ async def _create_school(session: AsyncSession, outbox: Outbox, s: accounts.Scho
     }, secret
 
 
-async def register_company(session: AsyncSession, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
+def register_company(conn: Connection, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
     raise_if_any(accounts.validate_company(co))
-    existing = (await session.execute(COMPANY_BY_KVK, {"kvk": co.kvk})).scalar()
+    existing = (conn.execute(COMPANY_BY_KVK, {"kvk": co.kvk})).scalar()
     if existing:
         raise Conflict(
             "duplicate_company",
             f"a company with KvK number {co.kvk} is already registered",
             existing={"id": existing, "href": f"/api/companies/{existing}"},
         )
-    return await _create_company(session, outbox, co)
+    return _create_company(conn, outbox, co)
 
 
-async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
+def _create_company(conn: Connection, outbox: Outbox, co: accounts.Company) -> tuple[dict, str]:
     place = _place(co.postcode)
     secret, company_id, at = accounts.new_secret(), str(uuid.uuid4()), now()
     municipality, province = (place.locality, place.province) if place else (None, None)
-    await session.execute(
+    conn.execute(
         INSERT_COMPANY,
         dict(
             id=company_id,
@@ -329,8 +326,8 @@ async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Co
             created_at=at,
         ),
     )
-    await outbox.add(
-        session,
+    outbox.add_sync(
+        conn,
         c.CompanyRegistered(
             company_id=company_id,
             kvk=co.kvk,
@@ -355,16 +352,16 @@ async def _create_company(session: AsyncSession, outbox: Outbox, co: accounts.Co
     }, secret
 
 
-async def load_school(session: AsyncSession, principal: Principal, school_id: str):
-    row = (await session.execute(SCHOOL_BY_ID, {"id": school_id})).first()
+def load_school(conn: Connection, principal: Principal, school_id: str):
+    row = (conn.execute(SCHOOL_BY_ID, {"id": school_id})).first()
     if row is None:
         raise NotFound("school", school_id)
     owns(principal, "school", school_id)
     return row
 
 
-async def load_company(session: AsyncSession, principal: Principal, company_id: str):
-    row = (await session.execute(COMPANY_BY_ID, {"id": company_id})).first()
+def load_company(conn: Connection, principal: Principal, company_id: str):
+    row = (conn.execute(COMPANY_BY_ID, {"id": company_id})).first()
     if row is None:
         raise NotFound("company", company_id)
     owns(principal, "company", company_id)
@@ -434,38 +431,38 @@ def _group_event(cls, row_id: str, school_id: str, programme_id: str, data: dict
     )
 
 
-async def _activities_in(session: AsyncSession, programme_id: str, g: gdom.Group) -> set[str]:
+def _activities_in(conn: Connection, programme_id: str, g: gdom.Group) -> set[str]:
     """Which of the activities the group names are on offer in the programme (a lookup by key each:
     a handful per group, and each is cheaper than one IN query)."""
     named = set(g.preferred_activities) | {a for p in g.pupils for a in p.ranking}
-    return {a for a in sorted(named) if (await session.execute(ACTIVITY_ON_OFFER, {"id": a, "programme_id": programme_id})).first()}
+    return {a for a in sorted(named) if (conn.execute(ACTIVITY_ON_OFFER, {"id": a, "programme_id": programme_id})).first()}
 
 
-async def _checked_group(session: AsyncSession, programme_row, body: schemas.GroupFields) -> gdom.Group:
+def _checked_group(conn: Connection, programme_row, body: schemas.GroupFields) -> gdom.Group:
     p = programme_of(programme_row)
     g = _group_domain(body)
-    raise_if_any(gdom.validate_group(p, g, await _activities_in(session, p.id, g)))
+    raise_if_any(gdom.validate_group(p, g, _activities_in(conn, p.id, g)))
     return gdom.normalise(g)
 
 
-async def _own_school(session: AsyncSession, principal: Principal, school_id: str) -> None:
+def _own_school(conn: Connection, principal: Principal, school_id: str) -> None:
     """The school itself was found by its secret already; anyone else needs the lookup (404/403)."""
     if not (principal.kind == "school" and principal.id == school_id):
-        await load_school(session, principal, school_id)
+        load_school(conn, principal, school_id)
 
 
-async def _own_company(session: AsyncSession, principal: Principal, company_id: str) -> None:
+def _own_company(conn: Connection, principal: Principal, company_id: str) -> None:
     if not (principal.kind == "company" and principal.id == company_id):
-        await load_company(session, principal, company_id)
+        load_company(conn, principal, company_id)
 
 
-async def register_group(session: AsyncSession, outbox: Outbox, principal: Principal, school_id: str, body: schemas.GroupIn) -> dict:
-    await _own_school(session, principal, school_id)
-    programme = await load_programme(session, body.programme_id, field="programme_id")
+def register_group(conn: Connection, outbox: Outbox, principal: Principal, school_id: str, body: schemas.GroupIn) -> dict:
+    _own_school(conn, principal, school_id)
+    programme = load_programme(conn, body.programme_id, field="programme_id")
     pdom.check_window(programme_of(programme), now())
-    g = await _checked_group(session, programme, body)
+    g = _checked_group(conn, programme, body)
     group_id, at, data = str(uuid.uuid4()), now(), _group_data(g)
-    await session.execute(
+    conn.execute(
         INSERT_GROUP,
         dict(
             id=group_id,
@@ -479,44 +476,44 @@ async def register_group(session: AsyncSession, outbox: Outbox, principal: Princ
             updated_at=at,
         ),
     )
-    await outbox.add(session, _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at), subject=f"group/{group_id}")
+    outbox.add_sync(conn, _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at), subject=f"group/{group_id}")
     return {**data, "id": group_id, "school_id": school_id, "programme_id": programme.id, "status": "registered", "revision": 1}
 
 
-async def load_group(session: AsyncSession, principal: Principal, group_id: str):
-    row = (await session.execute(GROUP_BY_ID, {"id": group_id})).first()
+def load_group(conn: Connection, principal: Principal, group_id: str):
+    row = (conn.execute(GROUP_BY_ID, {"id": group_id})).first()
     if row is None:
         raise NotFound("group", group_id)
     owns(principal, "school", row.school_id)
     return row
 
 
-async def _store_group(session, outbox, row, data: dict, *, event=c.GroupUpdated) -> dict:
+def _store_group(conn, outbox, row, data: dict, *, event=c.GroupUpdated) -> dict:
     revision, at = row.revision + 1, now()
-    await session.execute(
+    conn.execute(
         update(groups).where(groups.c.id == row.id).values(data=data, pupil_count=data["pupil_count"], revision=revision, updated_at=at)
     )
-    await outbox.add(session, _group_event(event, row.id, row.school_id, row.programme_id, data, revision, at), subject=f"group/{row.id}")
-    return group_out((await session.execute(select(groups).where(groups.c.id == row.id))).one())
+    outbox.add_sync(conn, _group_event(event, row.id, row.school_id, row.programme_id, data, revision, at), subject=f"group/{row.id}")
+    return group_out((conn.execute(select(groups).where(groups.c.id == row.id))).one())
 
 
-async def _open_group(session, principal, group_id):
-    row = await load_group(session, principal, group_id)
+def _open_group(conn, principal, group_id):
+    row = load_group(conn, principal, group_id)
     if row.status != "registered":
         raise Conflict("group_withdrawn", "this group was withdrawn and can no longer change")
-    programme = await load_programme(session, row.programme_id)
+    programme = load_programme(conn, row.programme_id)
     pdom.check_window(programme_of(programme), now())
     return row, programme
 
 
-async def update_group(session: AsyncSession, outbox: Outbox, principal: Principal, group_id: str, body: schemas.GroupUpdate) -> dict:
-    row, programme = await _open_group(session, principal, group_id)
-    g = await _checked_group(session, programme, body)
-    return await _store_group(session, outbox, row, _group_data(g))
+def update_group(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, body: schemas.GroupUpdate) -> dict:
+    row, programme = _open_group(conn, principal, group_id)
+    g = _checked_group(conn, programme, body)
+    return _store_group(conn, outbox, row, _group_data(g))
 
 
-async def rank_activities(session: AsyncSession, outbox: Outbox, principal: Principal, group_id: str, body: schemas.RankingsIn) -> dict:
-    row, programme = await _open_group(session, principal, group_id)
+def rank_activities(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, body: schemas.RankingsIn) -> dict:
+    row, programme = _open_group(conn, principal, group_id)
     data = dict(row.data)
     refs = {p["pupil_ref"] for p in data["pupils"]}
     unknown = [ref for ref in body.rankings if ref not in refs]
@@ -525,7 +522,7 @@ async def rank_activities(session: AsyncSession, outbox: Outbox, principal: Prin
     data["pupils"] = [{**p, "ranking": body.rankings.get(p["pupil_ref"], p["ranking"])} for p in data["pupils"]]
     fields = schemas.GroupUpdate.model_validate(data)
     g = _group_domain(fields)
-    violations = gdom.validate_group(programme_of(programme), g, await _activities_in(session, programme.id, g))
+    violations = gdom.validate_group(programme_of(programme), g, _activities_in(conn, programme.id, g))
     if violations:
         by_ref = {i: p["pupil_ref"] for i, p in enumerate(data["pupils"])}
 
@@ -536,31 +533,31 @@ async def rank_activities(session: AsyncSession, outbox: Outbox, principal: Prin
             return v
 
         raise Invalid([as_sent(v) for v in violations])
-    return await _store_group(session, outbox, row, _group_data(gdom.normalise(g)))
+    return _store_group(conn, outbox, row, _group_data(gdom.normalise(g)))
 
 
-async def withdraw_group(session: AsyncSession, outbox: Outbox, principal: Principal, group_id: str) -> dict:
-    row, _ = await _open_group(session, principal, group_id)
+def withdraw_group(conn: Connection, outbox: Outbox, principal: Principal, group_id: str) -> dict:
+    row, _ = _open_group(conn, principal, group_id)
     revision = row.revision + 1
-    await session.execute(update(groups).where(groups.c.id == row.id).values(status="withdrawn", revision=revision, updated_at=now()))
-    await outbox.add(
-        session,
+    conn.execute(update(groups).where(groups.c.id == row.id).values(status="withdrawn", revision=revision, updated_at=now()))
+    outbox.add_sync(
+        conn,
         c.GroupWithdrawn(group_id=row.id, school_id=row.school_id, programme_id=row.programme_id, revision=revision),
         subject=f"group/{row.id}",
     )
-    return group_out((await session.execute(select(groups).where(groups.c.id == row.id))).one())
+    return group_out((conn.execute(select(groups).where(groups.c.id == row.id))).one())
 
 
-async def erase_pupil(session: AsyncSession, outbox: Outbox, principal: Principal, group_id: str, pupil_ref: str) -> dict:
+def erase_pupil(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, pupil_ref: str) -> dict:
     """Erasure is a right, not a registration: it works after the deadline too."""
-    row = await load_group(session, principal, group_id)
+    row = load_group(conn, principal, group_id)
     data = dict(row.data)
     kept = [p for p in data["pupils"] if p["pupil_ref"] != pupil_ref]
     if len(kept) == len(data["pupils"]):
         raise NotFound("pupil", pupil_ref)
     data["pupils"] = kept
-    await outbox.add(session, c.PupilErased(pupil_ref=pupil_ref, group_id=row.id, programme_id=row.programme_id), subject=f"group/{row.id}")
-    return await _store_group(session, outbox, row, data)
+    outbox.add_sync(conn, c.PupilErased(pupil_ref=pupil_ref, group_id=row.id, programme_id=row.programme_id), subject=f"group/{row.id}")
+    return _store_group(conn, outbox, row, data)
 
 
 # --- activities ---------------------------------------------------------------------------
@@ -639,14 +636,14 @@ def _activity_event(cls, row_id, company_id, programme, data: dict, capacity: in
     )
 
 
-async def register_activity(session: AsyncSession, outbox: Outbox, principal: Principal, company_id: str, body: schemas.ActivityIn) -> dict:
-    await _own_company(session, principal, company_id)
-    programme = await load_programme(session, body.programme_id, field="programme_id")
+def register_activity(conn: Connection, outbox: Outbox, principal: Principal, company_id: str, body: schemas.ActivityIn) -> dict:
+    _own_company(conn, principal, company_id)
+    programme = load_programme(conn, body.programme_id, field="programme_id")
     pdom.check_window(programme_of(programme), now())
     a = _activity_domain(body)
     raise_if_any(validate_activity(programme_of(programme), a))
     activity_id, at, data = str(uuid.uuid4()), now(), _activity_data(a)
-    await session.execute(
+    conn.execute(
         INSERT_ACTIVITY,
         dict(
             id=activity_id,
@@ -662,8 +659,8 @@ async def register_activity(session: AsyncSession, outbox: Outbox, principal: Pr
             updated_at=at,
         ),
     )
-    await outbox.add(
-        session,
+    outbox.add_sync(
+        conn,
         _activity_event(c.ActivityRegistered, activity_id, company_id, programme, data, a.capacity, 1, at),
         subject=f"activity/{activity_id}",
     )
@@ -678,19 +675,19 @@ async def register_activity(session: AsyncSession, outbox: Outbox, principal: Pr
     }
 
 
-async def load_activity(session: AsyncSession, principal: Principal, activity_id: str):
-    row = (await session.execute(ACTIVITY_BY_ID, {"id": activity_id})).first()
+def load_activity(conn: Connection, principal: Principal, activity_id: str):
+    row = (conn.execute(ACTIVITY_BY_ID, {"id": activity_id})).first()
     if row is None:
         raise NotFound("activity", activity_id)
     owns(principal, "company", row.company_id)
     return row
 
 
-async def _live_activity(session, principal, activity_id, *, window: bool):
-    row = await load_activity(session, principal, activity_id)
+def _live_activity(conn, principal, activity_id, *, window: bool):
+    row = load_activity(conn, principal, activity_id)
     if row.status != "registered":
         raise Conflict("activity_cancelled", "this activity was cancelled and can no longer change")
-    programme = await load_programme(session, row.programme_id)
+    programme = load_programme(conn, row.programme_id)
     p = programme_of(programme)
     if window:
         pdom.check_window(p, now())
@@ -699,9 +696,9 @@ async def _live_activity(session, principal, activity_id, *, window: bool):
     return row, programme
 
 
-async def _store_activity(session, outbox, row, programme, data: dict, capacity: int) -> dict:
+def _store_activity(conn, outbox, row, programme, data: dict, capacity: int) -> dict:
     revision, at = row.revision + 1, now()
-    await session.execute(
+    conn.execute(
         update(activities)
         .where(activities.c.id == row.id)
         .values(
@@ -713,47 +710,43 @@ async def _store_activity(session, outbox, row, programme, data: dict, capacity:
             updated_at=at,
         )
     )
-    await outbox.add(
-        session,
+    outbox.add_sync(
+        conn,
         _activity_event(c.ActivityUpdated, row.id, row.company_id, programme, data, capacity, revision, at),
         subject=f"activity/{row.id}",
     )
-    return activity_out((await session.execute(select(activities).where(activities.c.id == row.id))).one())
+    return activity_out((conn.execute(select(activities).where(activities.c.id == row.id))).one())
 
 
-async def update_activity(
-    session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityUpdate
-) -> dict:
-    row, programme = await _live_activity(session, principal, activity_id, window=True)
+def update_activity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityUpdate) -> dict:
+    row, programme = _live_activity(conn, principal, activity_id, window=True)
     a = _activity_domain(body)
     raise_if_any(validate_activity(programme_of(programme), a))
-    return await _store_activity(session, outbox, row, programme, _activity_data(a), a.capacity)
+    return _store_activity(conn, outbox, row, programme, _activity_data(a), a.capacity)
 
 
-async def change_capacity(session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str, capacity: int) -> dict:
+def change_capacity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str, capacity: int) -> dict:
     """Capacity may change until the event day (companies learn late how many guides they have)."""
-    row, programme = await _live_activity(session, principal, activity_id, window=False)
+    row, programme = _live_activity(conn, principal, activity_id, window=False)
     raise_if_any(validate_capacity(capacity))
-    return await _store_activity(session, outbox, row, programme, dict(row.data), capacity)
+    return _store_activity(conn, outbox, row, programme, dict(row.data), capacity)
 
 
-async def cancel_activity(session: AsyncSession, outbox: Outbox, principal: Principal, activity_id: str) -> dict:
-    row, programme = await _live_activity(session, principal, activity_id, window=False)
+def cancel_activity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str) -> dict:
+    row, programme = _live_activity(conn, principal, activity_id, window=False)
     revision = row.revision + 1
-    await session.execute(
-        update(activities).where(activities.c.id == row.id).values(status="cancelled", revision=revision, updated_at=now())
-    )
-    await outbox.add(
-        session,
+    conn.execute(update(activities).where(activities.c.id == row.id).values(status="cancelled", revision=revision, updated_at=now()))
+    outbox.add_sync(
+        conn,
         c.ActivityCancelled(activity_id=row.id, company_id=row.company_id, programme_id=row.programme_id, revision=revision),
         subject=f"activity/{row.id}",
     )
-    return activity_out((await session.execute(select(activities).where(activities.c.id == row.id))).one())
+    return activity_out((conn.execute(select(activities).where(activities.c.id == row.id))).one())
 
 
-async def list_activities(session: AsyncSession, principal: Principal, company_id: str) -> list[dict]:
-    await load_company(session, principal, company_id)
-    rows = await session.execute(select(activities).where(activities.c.company_id == company_id).order_by(activities.c.created_at))
+def list_activities(conn: Connection, principal: Principal, company_id: str) -> list[dict]:
+    load_company(conn, principal, company_id)
+    rows = conn.execute(select(activities).where(activities.c.company_id == company_id).order_by(activities.c.created_at))
     return [activity_out(r) for r in rows]
 
 
@@ -768,12 +761,12 @@ def _same_company(row, co: accounts.Company) -> bool:
     return (row.name, list(row.sectors), row.postcode, row.contact_email) == (co.name.strip(), co.sectors, co.postcode, co.contact.email)
 
 
-async def import_csv(session: AsyncSession, outbox: Outbox, kind: str, text: str) -> dict:
+def import_csv(conn: Connection, outbox: Outbox, kind: str, text: str) -> dict:
     """Create what is new, leave what is already there: importing the same file twice changes nothing."""
     parsed = imports.parse(kind, text)
     table, key_col, same = (schools, schools.c.brin, _same_school) if kind == "school" else (companies, companies.c.kvk, _same_company)
     keys = [r.key for r in parsed.rows if r.status == "valid"]
-    existing = {getattr(r, key_col.name): r for r in (await session.execute(select(table).where(key_col.in_(keys)))).all()} if keys else {}
+    existing = {getattr(r, key_col.name): r for r in (conn.execute(select(table).where(key_col.in_(keys)))).all()} if keys else {}
     rows, counts = [], {"created": 0, "unchanged": 0, "conflict": 0, "rejected": 0}
     for r in parsed.rows:
         out = {"line": r.line, "key": r.key, "errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in r.violations]}
@@ -790,7 +783,7 @@ async def import_csv(session: AsyncSession, outbox: Outbox, kind: str, text: str
                     }
                 ]
         else:
-            created, secret = await (_create_school if kind == "school" else _create_company)(session, outbox, r.record)
+            created, secret = (_create_school if kind == "school" else _create_company)(conn, outbox, r.record)
             out.update(id=created["id"], status="created", account_secret=secret)
         counts[out["status"]] += 1
         rows.append(out)

@@ -1,6 +1,6 @@
-"""The SQLite group commit (`services.registration.tx`): the transactions that arrive together share
-one BEGIN ... COMMIT on the connection's thread, yet each keeps the semantics of its own
-transaction — atomic, read-your-writes, rolled back on its own error, without harming the others."""
+"""Registration's transactions (`services.registration.tx`): a command is a plain function of a
+`Connection`; each keeps the semantics of its own transaction — atomic, read-your-writes, rolled
+back on its own error, without harming the transactions that run at the same time."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -32,19 +32,19 @@ def key_row(key: str) -> dict:
 
 
 def inserting(*names: str, then=None):
-    async def work(session):
+    def work(conn):
         for name in names:
-            await session.execute(insert(idempotency), key_row(name))
+            conn.execute(insert(idempotency), key_row(name))
         if then:
-            return await then(session)
+            return then(conn)
         return names
 
     return work
 
 
 async def keys(runtime) -> list[str]:
-    async def all_keys(session):
-        return list((await session.execute(KEYS)).scalars())
+    def all_keys(conn):
+        return list(conn.execute(KEYS).scalars())
 
     return await tx.read(runtime, all_keys)
 
@@ -55,14 +55,14 @@ async def test_a_transaction_commits_and_answers_what_its_work_returns(runtime):
 
 
 async def test_a_transaction_sees_its_own_writes(runtime):
-    async def count(session):
-        return list((await session.execute(KEYS)).scalars())
+    def count(conn):
+        return list(conn.execute(KEYS).scalars())
 
     assert await tx.write(runtime, inserting("a", then=count)) == ["a"]
 
 
 async def test_an_exception_rolls_back_that_transaction_and_reaches_its_caller(runtime):
-    async def broken(session):
+    def broken(conn):
         raise RuntimeError("rule broken")
 
     with pytest.raises(RuntimeError):
@@ -70,11 +70,10 @@ async def test_an_exception_rolls_back_that_transaction_and_reaches_its_caller(r
     assert await keys(runtime) == []
 
 
-async def test_concurrent_transactions_share_a_batch_and_fail_only_on_their_own(runtime):
+async def test_concurrent_transactions_fail_only_on_their_own(runtime):
     await tx.write(runtime, inserting("taken"))
-    batches = tx._batcher(runtime.engine).batches
 
-    async def broken(session):
+    def broken(conn):
         raise ValueError("no")
 
     outcomes = await asyncio.gather(
@@ -86,32 +85,12 @@ async def test_concurrent_transactions_share_a_batch_and_fail_only_on_their_own(
     )
     assert outcomes[0] == ("a",) and outcomes[3] == ("d",)
     assert isinstance(outcomes[1], IntegrityError) and isinstance(outcomes[2], ValueError)
-    assert tx._batcher(runtime.engine).batches == batches + 1  # all four in one BEGIN ... COMMIT
     assert await keys(runtime) == ["a", "d", "taken"]  # b and c rolled back entirely
 
 
-async def test_a_later_transaction_of_a_batch_sees_the_writes_of_an_earlier_one(runtime):
-    async def seen(session):
-        return list((await session.execute(KEYS)).scalars())
+async def test_a_later_transaction_sees_the_writes_of_an_earlier_one(runtime):
+    def seen(conn):
+        return list(conn.execute(KEYS).scalars())
 
     first, second = await asyncio.gather(tx.write(runtime, inserting("a")), tx.write(runtime, seen))
     assert second == ["a"]
-
-
-async def test_reads_of_a_batch_see_only_committed_data(runtime):
-    async def seen(session):
-        return list((await session.execute(KEYS)).scalars())
-
-    written, read = await asyncio.gather(tx.write(runtime, inserting("a")), tx.read(runtime, seen))
-    assert read == []  # run before the batch's writes: never what a failed COMMIT could take back
-    assert await keys(runtime) == ["a"]
-
-
-async def test_work_that_awaits_anything_but_its_session_is_refused(runtime):
-    async def sleepy(session):
-        await asyncio.sleep(0)
-
-    with pytest.raises(RuntimeError, match="awaited something other than its session"):
-        await tx.write(runtime, sleepy)
-    await tx.write(runtime, inserting("a"))  # the connection is usable again, nothing left open
-    assert await keys(runtime) == ["a"]
