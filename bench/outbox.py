@@ -78,7 +78,9 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
     from services.reporting.app import build_app as reporting_app
     from shared.settings import Settings
 
-    settings = Settings(nats_url=nats_url, namespace=f"bench{uuid.uuid4().hex[:8]}", data_dir=tmp / "var", _env_file=None)
+    settings = Settings(
+        environment="development", nats_url=nats_url, namespace=f"bench{uuid.uuid4().hex[:8]}", data_dir=tmp / "var", _env_file=None
+    )
     latencies = []
     async with (
         LifespanManager(registration_app(settings), startup_timeout=120) as reg,

@@ -203,6 +203,7 @@ async def main() -> dict:
     port = free_port()
     env = {
         **os.environ,
+        "GIRLSDAY_ENVIRONMENT": "development",
         "GIRLSDAY_NATS_URL": server.url,
         "GIRLSDAY_NAMESPACE": namespace,
         "GIRLSDAY_DATA_DIR": str(tmp / "var"),

@@ -386,6 +386,7 @@ async def main() -> None:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_") or k.endswith("_DATABASE_URL")}
     env = {
         **base_env,
+        "GIRLSDAY_ENVIRONMENT": "development",
         "GIRLSDAY_NATS_URL": server.url,
         "GIRLSDAY_NAMESPACE": namespace,
         "GIRLSDAY_DATA_DIR": str(tmp / "var"),

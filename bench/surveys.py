@@ -181,6 +181,7 @@ async def main(args) -> dict:
     for n, port in enumerate(ports):  # replicas share the database, the namespace and the durable consumers
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
         env.update(
+            GIRLSDAY_ENVIRONMENT="development",
             GIRLSDAY_NATS_URL=server.url,
             GIRLSDAY_NAMESPACE=namespace,
             GIRLSDAY_DATA_DIR=str(tmp / "var"),

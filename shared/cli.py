@@ -168,14 +168,20 @@ def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo program
     signal.signal(signal.SIGTERM, lambda *_: (shutdown(), sys.exit(0)))
     try:
         asyncio.run(_declare(nats_server.url, settings.namespace))
-        env = {**os.environ, "GIRLSDAY_NATS_URL": nats_server.url, "GIRLSDAY_DATA_DIR": str(data_dir)}
+        # a laptop: development (default secrets accepted, with a warning) unless told otherwise
+        env = {
+            "GIRLSDAY_ENVIRONMENT": "development",
+            **os.environ,
+            "GIRLSDAY_NATS_URL": nats_server.url,
+            "GIRLSDAY_DATA_DIR": str(data_dir),
+        }
         for service in SERVICES:
             log = open(logs / f"{service}.log", "ab")
             children[service] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{service}"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         _wait_healthy(settings, children, logs)
-        _print_urls(settings, nats_server.url, logs)
+        _print_urls(settings, nats_server.url, logs, env["GIRLSDAY_ENVIRONMENT"])
         if demo:
             from shared.demo import seed
 
@@ -212,7 +218,7 @@ def _wait_healthy(settings: Settings, children: dict[str, subprocess.Popen], log
         fail(f"not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}; logs in {logs}")
 
 
-def _print_urls(settings: Settings, nats_url: str, logs: Path) -> None:
+def _print_urls(settings: Settings, nats_url: str, logs: Path, environment: str) -> None:
     table = Table(title="girlsday is running")
     table.add_column("service")
     table.add_column("URL")
@@ -220,6 +226,7 @@ def _print_urls(settings: Settings, nats_url: str, logs: Path) -> None:
         table.add_row(service, f"http://{settings.host}:{settings.port(service)}  (API docs: /docs)")
     table.add_row("nats", nats_url)
     table.add_row("logs", str(logs))
+    table.add_row("environment", environment + (" (default secrets allowed: not for real data)" if environment == "development" else ""))
     console.print(table)
 
 

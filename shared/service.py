@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import db
+from shared import db, secrets
 from shared.asyncapi import document_publishers, specification
 from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
 from shared.inbox import inbox_table
@@ -110,6 +110,7 @@ class Runtime:
         return self.broker.connection.jetstream()
 
     async def start(self) -> None:
+        secrets.check(self.settings, self.name)  # before anything: no production start on default secrets
         await db.migrate(self.name, self.database_url)
         await self.broker.connect()
         if self.settings.declare_streams:
@@ -263,6 +264,11 @@ def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI], *, switch
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"girlsday-{name}: configuration error: {describe_error(exc)}")
+    if settings.environment != "development":  # one clear line, not a failed lifespan (development warns at start)
+        try:
+            secrets.check(settings, name)
+        except secrets.InsecureSettings as exc:
+            sys.exit(f"girlsday-{name}: {exc}")
     port = settings.port(name)
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -11,17 +11,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICES = ("registration", "matching", "surveys", "reporting")
 ServiceName = Literal["registration", "matching", "surveys", "reporting"]
 DEFAULT_PORTS = {"registration": 8101, "matching": 8102, "surveys": 8103, "reporting": 8104}
+DEFAULT_ADMIN_TOKEN = "change-me"  # accepted in development only (shared/secrets.py)
+Environment = Literal["development", "production"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GIRLSDAY_", extra="ignore")
 
+    # production (the default): every service refuses to start with a missing or default secret
+    # (shared/secrets.py); development (`girlsday up`, tests, benchmarks) warns and goes on
+    environment: Environment = "production"
     nats_url: str = "nats://127.0.0.1:4222"
     namespace: str = Field("", pattern=r"^[a-z0-9_]*$")
     data_dir: Path = Path("./var")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
-    admin_token: str = "change-me"
+    # secrets: read them through shared.secrets.secret(), which checks them (and list new ones there)
+    admin_token: str = Field(DEFAULT_ADMIN_TOKEN, repr=False)
+    surveys_link_secret: str | None = Field(None, repr=False)  # signs teacher links; apart from the admin token
     max_deliver: int = Field(5, ge=1, le=100)
     declare_streams: bool = True  # production: false, streams come from `girlsday streams`
     embedded_nats_port: int = Field(-1, ge=-1, le=65535)

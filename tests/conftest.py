@@ -176,6 +176,7 @@ async def settings(nats_url, namespace, new_database_url, tmp_path) -> Settings:
     return Settings(
         nats_url=nats_url,
         namespace=namespace,
+        environment="development",
         data_dir=tmp_path / "var",
         admin_token="test-admin-token",
         max_deliver=3,

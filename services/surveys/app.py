@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
+from shared.secrets import secret
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
@@ -40,7 +41,7 @@ def build_app(settings: Settings, config: SurveysConfig | None = None, clock: Ca
         config=config,
         windows=windows,
         reminders=reminder_policy(config.reminder_threshold, config.reminder_lead_days),
-        keys=TeacherKeys(config.link_secret or settings.admin_token),
+        keys=TeacherKeys(secret(settings, "surveys_link_secret")),
         clock=clock,
         public_url=settings.public_url("surveys"),
         writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)),

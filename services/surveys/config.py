@@ -9,9 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SurveysConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GIRLSDAY_SURVEYS_", extra="ignore")
 
-    # Key that signs teacher links. Unset: derived from GIRLSDAY_ADMIN_TOKEN (so changing the admin
-    # token also invalidates every teacher link). Set it explicitly in production.
-    link_secret: str | None = None
+    # the key that signs teacher links is a platform secret: GIRLSDAY_SURVEYS_LINK_SECRET (shared/secrets.py)
     post_close_days: int = Field(21, ge=1, le=365)
     reminder_threshold: float = Field(0.6, ge=0, le=1)
     reminder_lead_days: float = Field(3, ge=0, le=60)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared.secrets import SECRETS
 from tests.deploy.envnames import settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,16 @@ def test_each_service_has_its_own_database_nats_user_and_port(resolved):
         assert port in " ".join(service["healthcheck"]["test"])
         assert env["GIRLSDAY_DECLARE_STREAMS"] == "false"
         assert service["user"] == "10001:10001" and service["read_only"] is True
+
+
+def test_every_service_runs_as_production_with_each_of_its_secrets_set(resolved):
+    for name in SERVICES:
+        env = resolved["services"][name]["environment"]
+        assert env["GIRLSDAY_ENVIRONMENT"] == "production"
+        for secret in SECRETS:
+            assert (secret.variable in env) == (name in secret.services), f"{name}: {secret.variable}"
+    example = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    assert {secret.variable for secret in SECRETS} <= set(example)
 
 
 def test_compose_uses_only_environment_variables_the_settings_know(resolved):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared.secrets import SECRETS
 from tests.deploy.envnames import settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,24 @@ def test_kubernetes_uses_only_environment_variables_the_settings_know():
             used |= {e["name"] for e in container.get("env", []) if e["name"].startswith("GIRLSDAY_")}
     assert used - known == set()
     assert {"GIRLSDAY_NATS_URL", "GIRLSDAY_DECLARE_STREAMS", "GIRLSDAY_ADMIN_TOKEN"} <= used
+
+
+def test_every_service_runs_as_production_with_each_of_its_secrets_from_a_kubernetes_secret():
+    config = dict(line.split("=", 1) for line in (BASE / "config.env").read_text().splitlines() if "=" in line)
+    assert config["GIRLSDAY_ENVIRONMENT"] == "production"
+    example = {
+        line.split("=", 1)[0]
+        for line in (OVERLAY / "secrets-admin.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    for name in SERVICES:
+        [container] = containers(of_kind("Deployment")[name])
+        env = {e["name"]: e for e in container["env"]}
+        for secret in SECRETS:
+            assert (secret.variable in env) == (name in secret.services), f"{name}: {secret.variable}"
+            if secret.variable in env:
+                ref = env[secret.variable]["valueFrom"]["secretKeyRef"]
+                assert ref["name"] == "girlsday-admin" and ref["key"] in example
 
 
 def test_each_service_runs_with_its_own_nats_user_database_and_probes_on_healthz():

@@ -38,8 +38,10 @@ async def production_like(permissioned_nats, new_database_url, tmp_path):
             nats_url=f"nats://{service}:{natsproc.password_of(service)}@{permissioned_nats}",
             namespace="",
             declare_streams=False,
+            environment="production",  # with real secrets, as deployed
             data_dir=tmp_path / "var",
-            admin_token="test-admin-token",
+            admin_token="deploy-test-admin-token-0123456789abcdef",
+            surveys_link_secret="deploy-test-teacher-links-0123456789abcdef",
             max_deliver=3,
             _env_file=None,
             **urls,

@@ -89,7 +89,7 @@ def test_a_service_started_on_its_own_with_its_port_in_use_says_so_in_one_line(t
         taken.listen()
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
-        env.update(GIRLSDAY_MATCHING_PORT=str(port), GIRLSDAY_DATA_DIR=str(tmp_path))
+        env.update(GIRLSDAY_ENVIRONMENT="development", GIRLSDAY_MATCHING_PORT=str(port), GIRLSDAY_DATA_DIR=str(tmp_path))
         result = subprocess.run([sys.executable, "-m", "services.matching"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

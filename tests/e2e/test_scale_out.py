@@ -35,6 +35,7 @@ async def publish(js, topology, data) -> None:
 def spawn(service: str, settings, port: int, database_url: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIRLSDAY_")}
     env.update(
+        GIRLSDAY_ENVIRONMENT="development",
         GIRLSDAY_NATS_URL=settings.nats_url,
         GIRLSDAY_NAMESPACE=settings.namespace,
         GIRLSDAY_DATA_DIR=str(settings.data_dir),

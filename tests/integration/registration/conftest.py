@@ -173,6 +173,7 @@ async def settings(nats_url, namespace, tmp_path, registration_pg) -> Settings:
     return Settings(
         nats_url=nats_url,
         namespace=namespace,
+        environment="development",
         data_dir=tmp_path / "var",
         admin_token="test-admin-token",
         max_deliver=3,
