@@ -194,6 +194,13 @@ class RunCompleted(Contract):
     optimality_gap: float | None = None
     duration_s: float
     inputs_digest: str
+    # Preference figures (issue 15): shares of placed pupils (of groups that state a preference) at
+    # their first-ranked and within their top three preferences, each with the bound the run proved
+    # (an upper bound for an allocation placing as many pupils), so the gap is known.
+    first_preference_ratio: float | None = None
+    first_preference_bound: float | None = None
+    top_three_ratio: float | None = None
+    top_three_bound: float | None = None
 
 
 class PlacementAssigned(Contract):
@@ -210,6 +217,17 @@ class PlacementAssigned(Contract):
     distance_km: float | None = None
     preference_rank: int | None = None
     reason: str = ""
+    # The activity's time (Europe/Amsterdam offset kept), so a change notice can say when.
+    slot_start: datetime | None = None
+    slot_end: datetime | None = None
+    # A re-allocation or a staff move: the placements this one replaces (cancelled in the same
+    # change), the activity and time the group had before, and whether the time changed.
+    replaces: list[str] = Field(default_factory=list)
+    previous_activity_id: str | None = None
+    previous_slot_start: datetime | None = None
+    slot_changed: bool | None = None  # None: nothing replaced
+    pinned: bool = False  # fixed by staff: later re-allocations leave it where it is
+    decided_by: Literal["engine", "staff"] = "engine"
 
 
 class PlacementCancelled(Contract):
@@ -222,6 +240,10 @@ class PlacementCancelled(Contract):
     pupil_count: int
     pupil_refs: list[str] = Field(default_factory=list)
     reason: str = ""
+    # The placements that take over from this one in the same change (empty: the group waits or
+    # was withdrawn), and who decided.
+    replaced_by: list[str] = Field(default_factory=list)
+    decided_by: Literal["engine", "staff"] = "engine"
 
 
 class GroupWaitlisted(Contract):

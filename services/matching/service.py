@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +24,7 @@ from shared import contracts as c
 from shared import geo
 from shared.outbox import Outbox
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NAMESPACE = uuid.UUID("5b0c1f36-8f0e-4a53-9a55-3f3d5a6c1e11")
 
 
@@ -55,6 +57,21 @@ class Instance:
     school_of: dict[str, str] = field(default_factory=dict)
     company_of: dict[str, str] = field(default_factory=dict)
     group_pupils: dict[str, int] = field(default_factory=dict)
+    # The read model's data, for names, times and addresses (explanations, pages, events).
+    activity_data: dict[str, dict] = field(default_factory=dict)
+    group_data: dict[str, dict] = field(default_factory=dict)
+    schools: dict[str, dict] = field(default_factory=dict)
+    companies: dict[str, dict] = field(default_factory=dict)
+
+
+def slot_key(slot_start: str | None) -> str | None:
+    """The engine's time slot of an activity: its day and part of day in Europe/Amsterdam
+    ("2027-04-08 morning" before noon, else "... afternoon"). A re-allocation keeps a group in its
+    slot when it can (``model.W_SLOT``); a placement that moves it to another says so."""
+    if not slot_start:
+        return None
+    local = datetime.fromisoformat(slot_start).astimezone(AMSTERDAM)
+    return f"{local.date().isoformat()} {'morning' if local.hour < 12 else 'afternoon'}"
 
 
 async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
@@ -63,17 +80,21 @@ async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
         raise NotFound(f"unknown programme {programme_id}")
     inst = Instance(prog.data, prog.data["allocation_mode"])
     schools = {r.id: r.data for r in await entities_of(session, "school")}
+    inst.schools = schools
+    inst.companies = {r.id: r.data for r in await entities_of(session, "company")}
     for row in await entities_of(session, "activity", programme_id):
         a = row.data
+        inst.activity_data[a["activity_id"]] = a
         place = geo.locate(a["postcode"])
         if place is None:
             continue  # an activity without a known location cannot be offered; counted in the run
-        slot = a.get("slot_start")
         inst.activities.append(Activity(a["activity_id"], a["capacity"], place.lat, place.lon, frozenset(a.get("levels") or ()),
-                                        a.get("min_age"), a.get("max_age"), slot, a["company_id"]))  # fmt: skip
+                                        a.get("min_age"), a.get("max_age"), slot_key(a.get("slot_start")), a["company_id"],
+                                        a.get("sector") or ""))  # fmt: skip
         inst.company_of[a["activity_id"]] = a["company_id"]
     for row in await entities_of(session, "group", programme_id):
         g = row.data
+        inst.group_data[g["group_id"]] = g
         inst.school_of[g["group_id"]] = g["school_id"]
         inst.group_pupils[g["group_id"]] = g["pupil_count"]
         school = schools.get(g["school_id"])
@@ -86,15 +107,16 @@ async def load_instance(session: AsyncSession, programme_id: str) -> Instance:
         ages = g.get("ages") or []
         split = g.get("split") or {}
         refs = tuple(x["pupil_ref"] for x in g.get("pupils") or ())
+        sectors = tuple(g.get("preferred_sectors") or ())
         inst.groups.append(Group(
             g["group_id"], g["pupil_count"], p.lat, p.lon, school["level"], min(ages) if ages else None,
             max(ages) if ages else None, None, g.get("max_travel_km"),
             split.get("max_parts", 1) if split.get("may_split") else 1, split.get("min_part_size", 1),
-            tuple(g.get("preferred_activities") or ()), g["school_id"], refs,
+            tuple(g.get("preferred_activities") or ()), g["school_id"], refs, sectors,
         ))  # fmt: skip
         for x in g.get("pupils") or ():
             inst.pupils.append(Pupil(pupil_id(g["group_id"], x["pupil_ref"]), p.lat, p.lon, tuple(x.get("ranking") or ()),
-                                     g["group_id"], g["school_id"], x["pupil_ref"]))  # fmt: skip
+                                     g["group_id"], g["school_id"], x["pupil_ref"], sectors))  # fmt: skip
     return inst
 
 
@@ -215,7 +237,9 @@ async def publish(session: AsyncSession, outbox: Outbox, run_id: str) -> dict:
         unplaced_pupils=q["unplaced_pupils"], splits=q["splits"], placed_ratio=q["placed_ratio"],
         first_choice_ratio=q.get("first_choice_ratio"), mean_distance_km=q.get("mean_distance_km"),
         max_distance_km=q.get("max_distance_km"), blocking_pairs=q.get("blocking_pairs"),
-        optimality_gap=q.get("optimality_gap"), duration_s=row.duration_s, inputs_digest=row.inputs_digest))  # fmt: skip
+        optimality_gap=q.get("optimality_gap"), duration_s=row.duration_s, inputs_digest=row.inputs_digest,
+        first_preference_ratio=q.get("first_choice_ratio"), first_preference_bound=q.get("first_choice_bound"),
+        top_three_ratio=q.get("top_three_ratio"), top_three_bound=q.get("top_three_bound")))  # fmt: skip
     return _run_dict(row) | {"status": "published"}
 
 

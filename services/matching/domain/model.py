@@ -12,11 +12,21 @@ EARTH_RADIUS_KM = 6371.0088
 
 # Objective weights of group mode, in priority order. One more pupil placed outweighs any number of
 # splits, ranks and kilometres a realistic instance can have; one split fewer outweighs any rank and
-# distance change of one group; one rank step per pupil outweighs 100 km per pupil.
+# distance change of one group (up to 40 pupils); keeping a re-allocated group in its time slot
+# outweighs any preference and distance (the school planned the day around it); one rank step per
+# pupil outweighs 100 km per pupil.
 W_PLACED = 1_000_000.0  # per pupil
 W_SPLIT = 100_000.0  # per extra part
+W_SLOT = 2_000.0  # per pupil placed in another time slot than the one it had (re-allocation)
 W_RANK = 100.0  # per pupil per rank step
 W_KM = 1.0  # per pupil per km
+UNRANKED_COST = 4  # rank steps of an option that meets none of a group's preferences
+
+# Preferences. A group names activities (``preferences``, best first) and ranks sectors
+# (``sectors``, best first; the school form asks for up to three). Its preference levels are the
+# named activities in their order, then the sectors in theirs: an activity the group named ranks
+# above every sector, so also above its own sector. An activity meets the best level it qualifies
+# for; one that meets none is unranked. Level 0 is the group's first-ranked preference.
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +38,9 @@ class Activity:
     levels: frozenset[str] = frozenset()  # empty: every level
     min_age: int | None = None
     max_age: int | None = None
-    slot: str | None = None  # an opaque time-slot key
+    slot: str | None = None  # an opaque time-slot key (the service: day and part of day)
     company_id: str = ""
+    sector: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,23 @@ class Group:
     preferences: tuple[str, ...] = ()  # activity ids, best first
     school_id: str = ""
     pupil_refs: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()  # ranked sectors, best first
+    preferred_slot: str | None = None  # re-allocation: the slot it had; another slot costs W_SLOT
+
+    @property
+    def levels(self) -> int:
+        """How many preference levels the group has (0: it stated no preference)."""
+        return len(self.preferences) + len(self.sectors)
+
+
+def preference_level(preferences: tuple[str, ...], sectors: tuple[str, ...], activity: Activity) -> int | None:
+    """The preference an activity meets (0 = the first-ranked), or None: named activities first,
+    then ranked sectors (see the rule above)."""
+    if activity.id in preferences:
+        return preferences.index(activity.id)
+    if activity.sector and activity.sector in sectors:
+        return len(preferences) + sectors.index(activity.sector)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +87,7 @@ class Pupil:
     group_id: str = ""
     school_id: str = ""
     ref: str = ""  # the school's own code, unique only within the group, for Part.pupil_refs; "": the id
+    sectors: tuple[str, ...] = ()  # her group's ranked sectors: they extend her list (individual mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +98,7 @@ class Part:
     activity_id: str
     pupils: int
     distance_km: float
-    rank: int | None  # 0 = first choice; None = not among the preferences (or mixed)
+    rank: int | None  # the preference level met: 0 = first-ranked; None = none (or mixed)
     pupil_refs: tuple[str, ...] = ()
 
 
@@ -87,6 +116,12 @@ class Quality:
     bound: float | None = None
     optimality_gap: float | None = None  # (objective - bound) / objective, costs minimised
     placed_gap: float | None = None  # pupils the bound could still place, as share of the bound
+    # Of the placed pupils whose group states a preference: the share at its first-ranked one and
+    # within its top three, each with an upper bound for any allocation placing as many pupils
+    # (the LP relaxation of the preference stage with the pupils placed fixed).
+    top_three_ratio: float | None = None
+    first_choice_bound: float | None = None
+    top_three_bound: float | None = None
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__slots__}

@@ -1,6 +1,7 @@
 """Random small instances for the property tests, and independent checkers."""
 
 import math
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
@@ -51,6 +52,20 @@ def group_instances(draw):
             tuple(f"g{i}-p{k}" for k in range(pupils)),
         ))  # fmt: skip
     return groups, acts
+
+
+SECTORS = ("ict", "energy", "science", "engineering")
+
+
+@st.composite
+def sector_instances(draw):
+    """Groups that rank sectors (as the school form asks: none to three) and sometimes name
+    activities; activities each in one sector."""
+    groups, acts = draw(group_instances())
+    acts = [Activity(a.id, a.capacity, a.lat, a.lon, a.levels, a.min_age, a.max_age, a.slot, a.company_id,
+                     draw(st.sampled_from(SECTORS))) for a in acts]  # fmt: skip
+    ranked = [tuple(draw(st.lists(st.sampled_from(SECTORS + ("water",)), max_size=3, unique=True))) for _ in groups]
+    return [replace(g, sectors=s) for g, s in zip(groups, ranked)], acts
 
 
 @st.composite

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from services.matching.domain import Activity, Group, allocate_groups
 from services.matching.domain.model import unsuitability
 
-from .strategies import group_instances, km
+from .strategies import group_instances, km, sector_instances
 
 
 def check_group_allocation(groups, acts, result):
@@ -219,3 +219,61 @@ def test_national_instance_places_at_least_99_percent_although_free_places_lie_i
     result = allocate_groups(inst.groups, inst.activities, seed=seed)
     check_group_allocation(inst.groups, inst.activities, result)
     assert result.quality.placed_ratio >= 0.99
+
+
+def preference_violations(groups, acts, result):
+    """Parts that could have met a better preference without unplacing or splitting anyone: an
+    activity the group ranks higher, suitable, with free places for the whole part."""
+    from services.matching.domain.model import preference_level
+
+    by_act = {a.id: a for a in acts}
+    free = {a.id: max(0, a.capacity) for a in acts}
+    for p in result.parts:
+        free[p.activity_id] -= p.pupils
+    found = []
+    for g in groups:
+        for p in result.by_group().get(g.id, []):
+            mine = preference_level(g.preferences, g.sectors, by_act[p.activity_id])
+            for a in acts:
+                level = preference_level(g.preferences, g.sectors, a)
+                better = level is not None and (mine is None or level < mine)
+                if better and free[a.id] >= p.pupils and unsuitability(g, a, km(g.lat, g.lon, a.lat, a.lon)) is None:
+                    found.append((g.id, p.activity_id, a.id))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(sector_instances())
+def test_ranked_sectors_are_honoured_no_group_is_below_a_preference_it_could_have_without_moving_anyone(instance):
+    groups, acts = instance
+    result = allocate_groups(groups, acts, seed=5)
+    check_group_allocation(groups, acts, result)
+    assert preference_violations(groups, acts, result) == []
+    q = result.quality
+    if q.first_choice_ratio is not None:
+        assert q.first_choice_ratio <= q.first_choice_bound + 1e-9 and q.top_three_ratio <= q.top_three_bound + 1e-9
+
+
+def test_a_group_asking_ict_then_energy_goes_to_ict_with_room_nearby_not_to_a_closer_lab():
+    acts = [Activity("lab", 30, 52.0, 5.0, sector="science"), Activity("energy", 30, 52.01, 5.0, sector="energy"),
+            Activity("ict", 30, 52.05, 5.0, sector="ict")]  # fmt: skip
+    result = allocate_groups([Group("g", 20, 52.0, 5.0, sectors=("ict", "energy"), max_travel_km=30)], acts)
+    assert [(p.activity_id, p.rank) for p in result.parts] == [("ict", 0)]
+    assert result.quality.first_choice_ratio == 1.0 and result.quality.first_choice_bound == 1.0
+
+
+def test_an_activity_the_group_named_ranks_above_its_own_sector():
+    acts = [Activity("ict-near", 30, 52.0, 5.0, sector="ict"), Activity("named", 30, 52.1, 5.0, sector="ict")]
+    group = Group("g", 20, 52.0, 5.0, preferences=("named",), sectors=("ict",))
+    result = allocate_groups([group], acts)
+    assert [(p.activity_id, p.rank) for p in result.parts] == [("named", 0)]
+    from services.matching.domain.model import preference_level
+
+    assert preference_level(group.preferences, group.sectors, acts[0]) == 1
+
+
+def test_a_sector_nobody_offers_is_kept_and_the_group_is_placed_anyway():
+    acts = [Activity("lab", 30, 52.0, 5.0, sector="science")]
+    result = allocate_groups([Group("g", 20, 52.0, 5.0, sectors=("water", "science"))], acts)
+    assert [(p.activity_id, p.rank) for p in result.parts] == [("lab", 1)]
+    assert result.quality.first_choice_ratio == 0.0 and result.quality.top_three_ratio == 1.0
