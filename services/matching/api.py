@@ -76,8 +76,10 @@ async def publish(run_id: str, request: Request) -> dict:
 @router.post("/programmes/{programme_id}/reallocate")
 async def reallocate(programme_id: str, request: Request) -> dict:
     rt = _runtime(request)
-    async with rt.sessions() as session, session.begin():
-        result = await service.reallocate(session, rt.outbox, programme_id)
+    try:
+        result = await service.reallocate(rt.sessions, rt.outbox, programme_id)
+    except service.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
     if result is None:
         raise HTTPException(409, "no published allocation to re-allocate")
     return result

@@ -8,4 +8,3 @@ class MatchingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GIRLSDAY_MATCHING_", extra="ignore")
 
     auto_run: bool = Field(False, description="start a run (a proposal) when a programme's registration closes")
-    auto_run_delay_s: float = Field(1.0, ge=0, description="wait this long after the close event before running")

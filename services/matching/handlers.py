@@ -2,23 +2,24 @@
 
 The read model keeps the latest revision of each registration entity the engine needs. Events that
 refer to an unknown programme, group or activity are retried (a batch may be handled out of order)
-and then dead-lettered with the reason. A cancelled activity, a
-changed activity or a withdrawn group re-allocates a published programme in the same transaction,
-so its changes leave through the outbox exactly once.
+and then dead-lettered with the reason. A registered or changed group, a registered, changed or
+cancelled activity and a withdrawn group ask for a re-allocation of the programme in the same
+transaction as the change and its inbox claim; the re-allocation itself runs after that commits,
+off the event loop (``service.reallocate_pending``), and clears the request when its own changes
+commit -- so a batch of changes costs one re-allocation and nothing happens twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.service import reallocate
-from services.matching.store import entities, get_entity, upsert_entity
+from services.matching.store import entities, get_entity, touch_programme, upsert_entity
 from shared import contracts as c
 from shared.broker import Consumer, PermanentError
 from shared.envelope import CloudEvent
-from shared.outbox import Outbox
 
 
 class UnknownReference(LookupError):
@@ -33,15 +34,32 @@ async def _programme_must_exist(session: AsyncSession, programme_id: str) -> Non
         raise UnknownReference(f"unknown programme {programme_id}")
 
 
-def build_consumers(outbox: Outbox, on_closed: Callable[[str], None] = lambda programme_id: None) -> list[Consumer]:
-    """``on_closed`` is told (after the event is handled) that a programme's registration closed."""
+def build_consumers(auto_run: bool = False, wake: Callable[[], None] = lambda: None) -> list[Consumer]:
+    """A change that can move placements asks for a re-allocation, and (with ``auto_run``) a
+    closed registration for a run, in the handler's transaction (``touch_programme``): the worker
+    of ``app.py`` does the work after that commits, once, off the event loop. ``wake`` is called
+    once the transaction has committed (the worker also polls)."""
+
+    def after_commit(session: AsyncSession) -> None:
+        sync = session.sync_session
+        if not event.contains(sync, "after_commit", _wake):
+            event.listen(sync, "after_commit", _wake, once=True)
+
+    def _wake(_session) -> None:
+        wake()
+
+    async def changed(session: AsyncSession, programme_id: str) -> None:
+        await touch_programme(session, programme_id, reallocate=True)
+        after_commit(session)
 
     async def on_programme(event: CloudEvent, data: c.ProgrammeOpened, session: AsyncSession) -> None:
         await upsert_entity(session, "programme", data.programme_id, data.programme_id, data.revision, data.model_dump(mode="json"))
 
     async def on_programme_closed(event: CloudEvent, data: c.ProgrammeClosed, session: AsyncSession) -> None:
         await _programme_must_exist(session, data.programme_id)
-        on_closed(data.programme_id)
+        if auto_run:
+            await touch_programme(session, data.programme_id, auto_run=True)
+            after_commit(session)
 
     async def on_school(event: CloudEvent, data: c.SchoolRegistered, session: AsyncSession) -> None:
         await upsert_entity(session, "school", data.school_id, None, 1, data.model_dump(mode="json"))
@@ -52,26 +70,26 @@ def build_consumers(outbox: Outbox, on_closed: Callable[[str], None] = lambda pr
     async def on_group(event: CloudEvent, data: c.GroupRegistered, session: AsyncSession) -> None:
         await _programme_must_exist(session, data.programme_id)
         if await upsert_entity(session, "group", data.group_id, data.programme_id, data.revision, data.model_dump(mode="json")):
-            await reallocate(session, outbox, data.programme_id)
+            await changed(session, data.programme_id)
 
     async def on_group_withdrawn(event: CloudEvent, data: c.GroupWithdrawn, session: AsyncSession) -> None:
         row = await get_entity(session, "group", data.group_id)
         if row is None:
             raise UnknownReference(f"unknown group {data.group_id}")
         if await upsert_entity(session, "group", data.group_id, row.programme_id, data.revision, row.data, active=False):
-            await reallocate(session, outbox, row.programme_id)
+            await changed(session, row.programme_id)
 
     async def on_activity(event: CloudEvent, data: c.ActivityRegistered, session: AsyncSession) -> None:
         await _programme_must_exist(session, data.programme_id)
         if await upsert_entity(session, "activity", data.activity_id, data.programme_id, data.revision, data.model_dump(mode="json")):
-            await reallocate(session, outbox, data.programme_id)
+            await changed(session, data.programme_id)
 
     async def on_activity_cancelled(event: CloudEvent, data: c.ActivityCancelled, session: AsyncSession) -> None:
         row = await get_entity(session, "activity", data.activity_id)
         if row is None:
             raise UnknownReference(f"unknown activity {data.activity_id}")
         if await upsert_entity(session, "activity", data.activity_id, row.programme_id, data.revision, row.data, active=False):
-            await reallocate(session, outbox, row.programme_id)
+            await changed(session, row.programme_id)
 
     async def on_pupil_erased(event: CloudEvent, data: c.PupilErased, session: AsyncSession) -> None:
         from sqlalchemy import select, update

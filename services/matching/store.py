@@ -75,6 +75,46 @@ run_locks = Table(
 )  # fmt: skip
 
 
+# Staff decisions are inputs: a pinned group keeps its placement (these parts) in every later run
+# and re-allocation until staff release it (or its activity is cancelled / the group withdrawn).
+pins = Table(
+    "pins", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("group_id", String(64), primary_key=True),
+    Column("parts", JSON, nullable=False),  # [{"activity_id": ..., "pupils": n}]
+    Column("reason", String(500), nullable=False),
+    Column("decided_by", String(100), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+
+# Every staff action on a run (move, place by hand, pin, release), with who, why and what it changed.
+decisions = Table(
+    "decisions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("programme_id", String(64), index=True, nullable=False),
+    Column("run_id", String(36), index=True, nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # move | place | pin | release
+    Column("before", JSON, nullable=False),
+    Column("after", JSON, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("decided_by", String(100), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+
+# Work a programme waits for, committed with its cause (the consumer's inbox claim, a staff action):
+# a re-allocation after a change in the read model, a run after registration closed. ``version``
+# grows with every change to the programme's read model or placements; a worker applies what it
+# computed only if the version is still the one it read (else it computes again).
+programme_work = Table(
+    "programme_work", metadata,
+    Column("programme_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False, default=0),
+    Column("reallocate", Boolean, nullable=False, default=False),
+    Column("auto_run", Boolean, nullable=False, default=False),
+)  # fmt: skip
+
+
 def _insert(session: AsyncSession, table: Table):
     return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert(table)
 
@@ -109,3 +149,15 @@ async def try_lock(session: AsyncSession, programme_id: str, run_id: str, now) -
     stmt = _insert(session, run_locks).values(programme_id=programme_id, run_id=run_id, started_at=now)
     result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["programme_id"]))
     return result.rowcount == 1
+
+
+async def touch_programme(session: AsyncSession, programme_id: str, *, reallocate: bool = False, auto_run: bool = False) -> None:
+    """Count a change of the programme (and ask for a re-allocation or a run), in the caller's transaction."""
+    values = {"programme_id": programme_id, "version": 1, "reallocate": reallocate, "auto_run": auto_run}
+    change = {"version": programme_work.c.version + 1}
+    if reallocate:
+        change["reallocate"] = True
+    if auto_run:
+        change["auto_run"] = True
+    stmt = _insert(session, programme_work).values(**values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["programme_id"], set_=change))

@@ -172,22 +172,41 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, h)))
 
 
+def unsuitable_because(group: Group, activity: Activity, distance_km: float) -> tuple[str, dict] | None:
+    """The rule an activity breaks for a group (ignoring how full it is), as (code, figures), or None.
+    The codes are the rules' names everywhere: engine reasons, staff refusals, explanations."""
+    if activity.capacity <= 0:
+        return "cancelled", {}
+    if activity.levels and group.level not in activity.levels:
+        return "level", {"level": group.level, "levels": sorted(activity.levels)}
+    if activity.min_age is not None and group.min_age is not None and group.min_age < activity.min_age:
+        return "min_age", {"age": activity.min_age}
+    if activity.max_age is not None and group.max_age is not None and group.max_age > activity.max_age:
+        return "max_age", {"age": activity.max_age}
+    if group.slots is not None and activity.slot not in group.slots:
+        return "slot", {}
+    if group.max_travel_km is not None and distance_km > group.max_travel_km:
+        return "travel", {"km": round(distance_km), "limit": round(group.max_travel_km)}
+    if group.pupils > activity.capacity and group.max_parts == 1:
+        return "too_small_whole", {"places": activity.capacity, "pupils": group.pupils}
+    if activity.capacity < group.min_part_size:
+        return "too_small_part", {"places": activity.capacity, "min_part": group.min_part_size}
+    return None
+
+
+_ENGLISH = {
+    "cancelled": "cancelled or without places",
+    "level": "not for level {level}",
+    "min_age": "for ages {age} and up",
+    "max_age": "for ages up to {age}",
+    "slot": "at a time the group is not available",
+    "travel": "{km} km away, beyond the travel limit of {limit} km",
+    "too_small_whole": "{places} places, fewer than the group's {pupils} pupils",
+    "too_small_part": "{places} places, fewer than the smallest allowed part",
+}
+
+
 def unsuitability(group: Group, activity: Activity, distance_km: float) -> str | None:
     """Why an activity cannot take a group, or None when it can (ignoring capacity)."""
-    if activity.capacity <= 0:
-        return "cancelled or without places"
-    if activity.levels and group.level not in activity.levels:
-        return f"not for level {group.level}"
-    if activity.min_age is not None and group.min_age is not None and group.min_age < activity.min_age:
-        return f"for ages {activity.min_age} and up"
-    if activity.max_age is not None and group.max_age is not None and group.max_age > activity.max_age:
-        return f"for ages up to {activity.max_age}"
-    if group.slots is not None and activity.slot not in group.slots:
-        return "at a time the group is not available"
-    if group.max_travel_km is not None and distance_km > group.max_travel_km:
-        return f"{distance_km:.0f} km away, beyond the travel limit of {group.max_travel_km:.0f} km"
-    if group.pupils > activity.capacity and group.max_parts == 1:
-        return f"{activity.capacity} places, fewer than the group's {group.pupils} pupils"
-    if activity.capacity < group.min_part_size:
-        return f"{activity.capacity} places, fewer than the smallest allowed part"
-    return None
+    why = unsuitable_because(group, activity, distance_km)
+    return None if why is None else _ENGLISH[why[0]].format(**why[1])

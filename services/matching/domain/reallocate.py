@@ -1,9 +1,11 @@
 """Re-allocation after publishing: cancelled activities, reduced capacities, withdrawn groups.
 
 Every placement that is not affected stays exactly as it was. Affected groups (their activity was
-cancelled, or its capacity fell below what it holds: the groups farthest from it leave first) are
-placed again on the places left, before the waiting list is served in turn. Only the differences
-are returned.
+cancelled, or its capacity fell below what it holds: the groups farthest from it leave first,
+groups staff pinned there last) are placed again on the places left -- in the time slot they had
+where one has room (``model.W_SLOT``) -- before the waiting list is served in turn. Only the
+differences are returned. A pinned group (staff fixed it) stays unless its activity is cancelled,
+the group is withdrawn, or the capacity left is too small even without every unpinned group.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ class Changes:
     waitlist: dict[str, str]  # the full waiting list after the change
 
 
-def _kept_and_displaced(units: dict[str, object], activities: list[Activity], previous: list[Part]):
+def _kept_and_displaced(units: dict[str, object], activities: list[Activity], previous: list[Part],
+                        pinned: frozenset[str] = frozenset()):  # fmt: skip
     acts = {a.id: a for a in activities}
     kept: list[Part] = []
     cancelled: list[tuple[Part, str]] = []
@@ -45,7 +48,7 @@ def _kept_and_displaced(units: dict[str, object], activities: list[Activity], pr
         over = sum(p.pupils for p in held) - acts[aid].capacity
         if over <= 0:
             continue
-        for part in sorted(held, key=lambda p: (-p.distance_km, p.group_id)):
+        for part in sorted(held, key=lambda p: (p.group_id in pinned, -p.distance_km, p.group_id)):
             if over <= 0:
                 break
             if part.group_id not in leaving:
@@ -67,15 +70,23 @@ def _residual(activities: list[Activity], stay: list[Part]) -> list[Activity]:
 
 
 def reallocate_groups(groups: list[Group], activities: list[Activity], previous: list[Part],
-                      previous_waitlist: dict[str, str], seed: int = 0) -> Changes:  # fmt: skip
+                      previous_waitlist: dict[str, str], seed: int = 0, pinned: frozenset[str] = frozenset(),
+                      slots: dict[str, str | None] | None = None) -> Changes:  # fmt: skip
+    """``pinned``: groups staff fixed where they are (see the module). ``slots``: the time slot of
+    activities no longer offered (a cancelled one), so its groups keep their slot elsewhere."""
     units = {g.id: g for g in groups}
-    stay, cancelled, displaced = _kept_and_displaced(units, activities, previous)
+    stay, cancelled, displaced = _kept_and_displaced(units, activities, previous, pinned)
+    slot_of = dict(slots or {}) | {a.id: a.slot for a in activities}
+    had = {}  # a displaced group's slot: where most of its pupils were
+    for part in sorted(previous, key=lambda p: p.pupils):
+        had[part.group_id] = slot_of.get(part.activity_id)
     placed_before = {p.group_id for p in stay}
     new_parts: list[Part] = []
     waitlist: dict[str, str] = {}
     residual = _residual(activities, stay)
     waiting = [g for g in groups if g.id not in placed_before and g.id not in displaced]
-    for batch in ([units[g] for g in sorted(displaced)], waiting):  # displaced groups first
+    displaced_groups = [replace(units[g], preferred_slot=had.get(g)) for g in sorted(displaced)]
+    for batch in (displaced_groups, waiting):  # displaced groups first, in their slot where they can
         if not batch:
             continue
         run = allocate_groups(batch, residual, seed=seed, with_bound=False)

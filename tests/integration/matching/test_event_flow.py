@@ -152,7 +152,7 @@ async def test_closing_registration_starts_a_run_when_configured(settings, js, t
     for data in registrations():
         await send(js, topology, data)
     await send(js, topology, c.ProgrammeClosed(programme_id=P, closed_at=T))
-    async with running(build_app(settings, MatchingSettings(auto_run=True, auto_run_delay_s=0.1))) as client:
+    async with running(build_app(settings, MatchingSettings(auto_run=True))) as client:
 
         async def proposal():
             runs = (await client.get(f"/api/programmes/{P}/runs", headers=ADMIN)).json()
