@@ -93,6 +93,11 @@ async def test_registrations_in_run_publish_placements_out_then_a_cancellation_e
         new = (await matching_events(js, topology))[before:]
         assert [(t, d["group_id"]) for t, d in new] == [("cancelled", "g1"), ("assigned", "g1")]
         assert new[1][1]["activity_id"] == "plant"  # 20 + 25 pupils fit its 50 places
+        # The change notice can tell the school what changed: which placement this one replaces,
+        # the activity before, and whether the time slot changed (neither activity has a time here).
+        cancelled, moved = new[0][1], new[1][1]
+        assert cancelled["replaced_by"] == [moved["placement_id"]] and moved["replaces"] == [cancelled["placement_id"]]
+        assert moved["previous_activity_id"] == "lab" and moved["slot_changed"] is False and moved["decided_by"] == "engine"
         current = (await client.get(f"/api/programmes/{P}/placements", headers=ADMIN)).json()
         assert {(p["group_id"], p["activity_id"]) for p in current} == {("g1", "plant"), ("g2", "plant")}
         metrics = (await client.get("/metrics")).text

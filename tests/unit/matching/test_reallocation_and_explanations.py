@@ -126,3 +126,53 @@ def test_large_instances_fall_back_to_the_capacity_free_bound_which_still_bounds
     weak, placeable, guide = group_mode.lp_relaxation(problem, max_pairs=1)
     q = allocate_groups(groups, acts).quality
     assert guide is None and placeable == 120 and weak <= exact <= q.objective
+
+
+def test_a_group_whose_activity_is_cancelled_keeps_its_time_slot_where_one_has_room():
+    acts = [Activity("gone", 20, 52.0, 5.0, slot="morning"), Activity("near-afternoon", 20, 52.0, 5.01, slot="afternoon"),
+            Activity("farther-morning", 20, 52.1, 5.0, slot="morning")]  # fmt: skip
+    group = Group("g", 20, 52.0, 5.0, max_travel_km=30)
+    first = allocate_groups([group], acts)
+    assert [p.activity_id for p in first.parts] == ["gone"]
+    changes = reallocate_groups([group], acts[1:], list(first.parts), {}, slots={"gone": "morning"})
+    assert [p.activity_id for p in changes.assigned] == ["farther-morning"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(group_instances())
+def test_after_a_cancellation_every_displaced_group_keeps_its_slot_when_a_suitable_activity_there_has_room(instance):
+    from services.matching.domain.model import unsuitability
+
+    from .test_group_mode import km
+
+    groups, acts = instance
+    first = allocate_groups(groups, acts, seed=1)
+    if not first.parts:
+        return
+    gone = first.parts[0].activity_id
+    slot_of = {a.id: a.slot for a in acts}
+    now = [a for a in acts if a.id != gone]
+    changes = reallocate_groups(groups, now, list(first.parts), first.waitlist, seed=1, slots={gone: slot_of[gone]})
+    check_group_allocation(groups, now, _Result(changes.parts, changes.waitlist))
+    free = {a.id: a.capacity for a in now}
+    for p in changes.parts:
+        free[p.activity_id] -= p.pupils
+    by_id = {g.id: g for g in groups}
+    whole_before = {p.group_id for p in first.parts if p.pupils == by_id[p.group_id].pupils}
+    for p in changes.assigned:  # groups that went whole to the cancelled activity and go whole again
+        g = by_id[p.group_id]
+        if g.id in whole_before and p.pupils == g.pupils and slot_of[p.activity_id] != slot_of[gone]:
+            same = [a for a in now if a.slot == slot_of[gone] and free[a.id] >= p.pupils
+                    and unsuitability(g, a, km(g.lat, g.lon, a.lat, a.lon)) is None]  # fmt: skip
+            assert not same, f"{g.id} left its slot although {same[0].id} had room"
+
+
+def test_a_pinned_group_stays_when_the_capacity_is_cut_and_an_unpinned_one_leaves_although_it_is_closer():
+    acts = [Activity("a", 40, 52.0, 5.0), Activity("b", 40, 52.2, 5.0)]
+    near, far = Group("near", 20, 52.0, 5.0), Group("far", 20, 52.05, 5.0)
+    first = allocate_groups([near, far], acts)
+    assert {p.activity_id for p in first.parts} == {"a"}
+    cut = [replace(acts[0], capacity=25), acts[1]]
+    changes = reallocate_groups([near, far], cut, list(first.parts), {}, pinned=frozenset({"far"}))
+    assert [(p.group_id, r) for p, r in changes.cancelled] == [("near", "capacity reduced")]
+    assert ("far", "a") in {(p.group_id, p.activity_id) for p in changes.parts}
