@@ -13,7 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.matching import service
-from services.matching.domain.explain import explain_group, explain_pupil
+from services.matching.domain.explain import explain_pupil
+from services.matching.explanations import explain as explain_group_words
+from services.matching.explanations import text as explain_text
 from services.matching.store import placements, runs, waitlist
 
 
@@ -126,29 +128,51 @@ async def list_waitlist(programme_id: str, request: Request, run_id: str | None 
     return [dict(r._mapping) for r in rows]
 
 
+async def resolve_run(session, programme_id: str, run_id: str | None):
+    """The run a question is about: the one named, else the published one, else the latest
+    proposal. So an explanation says the same whether or not the run is named."""
+    if run_id is not None:
+        return (await session.execute(select(runs).where(runs.c.id == run_id, runs.c.programme_id == programme_id))).first()
+    q = select(runs).where(runs.c.programme_id == programme_id)
+    return (await session.execute(q.order_by((runs.c.status == "published").desc(), runs.c.created_at.desc()))).first()
+
+
+async def run_parts(session, run) -> list[service.Part]:
+    """The placements of a run as it stands: a proposal's rows, or a published run's active ones."""
+    q = select(placements).where(placements.c.run_id == run.id)
+    if run.status == "published":
+        q = q.where(placements.c.active.is_(True))
+    rows = (await session.execute(q.order_by(placements.c.group_id, placements.c.activity_id))).all()
+    return [service.Part(r.group_id, r.activity_id, r.pupils, r.distance_km or 0.0, r.preference_rank, tuple(r.pupil_refs)) for r in rows]
+
+
 @router.get("/programmes/{programme_id}/explanations/{unit_id:path}")
-async def explain(programme_id: str, unit_id: str, request: Request, run_id: str | None = None) -> dict:
-    """Why a group or a pupil got what it got. ``unit_id`` is a group id, or in individual mode a
-    pupil as ``<group_id>/<pupil_ref>`` (the waiting list's ``unit_id``): pupil codes are unique only
-    within their group, so a bare code names no single pupil (404)."""
+async def explain(programme_id: str, unit_id: str, request: Request, run_id: str | None = None, lang: str = "nl") -> dict:
+    """Why a group or a pupil got what it got, in Dutch (``lang=en``: English), with names. The run
+    is the one named, else the published one, else the latest proposal. ``unit_id`` is a group id,
+    or in individual mode a pupil as ``<group_id>/<pupil_ref>`` (the waiting list's ``unit_id``):
+    pupil codes are unique only within their group, so a bare code names no single pupil (404)."""
     rt = _runtime(request)
     async with rt.sessions() as session:
         try:
             inst = await service.load_instance(session, programme_id)
         except service.NotFound as exc:
             raise HTTPException(404, str(exc)) from None
-    rows = await _placements(request, programme_id, run_id)
-    wait = {w["unit_id"]: w["reason"] for w in await list_waitlist(programme_id, request, run_id)}
-    parts = [service.Part(r["group_id"], r["activity_id"], r["pupils"], r["distance_km"] or 0.0, r["preference_rank"],
-                          tuple(r["pupil_refs"])) for r in rows]  # fmt: skip
+        run = await resolve_run(session, programme_id, run_id)
+        if run is None:
+            raise HTTPException(404, f"programme {programme_id} has no run" if run_id is None else f"unknown run {run_id}")
+        parts = await run_parts(session, run)
+        wait = {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()}
+        pinned = set(inst.pins)
     group = next((g for g in inst.groups if g.id == unit_id), None)
     if group is not None:
-        return explain_group(group, inst.activities, inst.groups, parts, wait)
+        return explain_group_words(inst, group, parts, wait, lang, unit_id in pinned) | {"run_id": run.id, "run_status": run.status}
     pupil = next((p for p in inst.pupils if p.id == unit_id), None)
     if pupil is not None and inst.mode == "individual":
         assignment = {service.pupil_id(p.group_id, ref): p.activity_id for p in parts for ref in p.pupil_refs}
         view = type("View", (), {"assignment": assignment, "waitlist": wait})
-        return explain_pupil(pupil, inst.activities, view, 10.0)
+        return explain_pupil(pupil, inst.activities, view, 10.0) | {"run_id": run.id}
     if unit_id in inst.unlocated:
-        return {"group_id": unit_id, "placed": [], "why": f"Not placed: {inst.unlocated[unit_id]}.", "options": []}
+        why = explain_text(lang, "waiting_location", why=inst.unlocated[unit_id].removeprefix("location unknown (").rstrip(")"))
+        return {"group_id": unit_id, "placed": [], "why": why, "options": [], "run_id": run.id}
     raise HTTPException(404, f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")

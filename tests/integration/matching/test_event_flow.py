@@ -79,7 +79,9 @@ async def test_registrations_in_run_publish_placements_out_then_a_cancellation_e
         csv = await client.get(f"/api/runs/{run['run_id']}/placements.csv", headers=ADMIN)
         assert csv.text.splitlines()[0].startswith("group_id,school_id,activity_id") and len(csv.text.splitlines()) == 3
         why = (await client.get(f"/api/programmes/{P}/explanations/g1", headers=ADMIN)).json()
-        assert why["placed"][0]["activity_id"] == "lab" and "Choice number 1" in why["why"]
+        assert why["placed"][0]["activity_id"] == "lab" and "1e keuze" in why["why"] and "Lab (Lab BV)" in why["why"]
+        english = (await client.get(f"/api/programmes/{P}/explanations/g1?lang=en", headers=ADMIN)).json()
+        assert "choice 1" in english["why"]
 
         before = len(events)
         await send(js, topology, c.ActivityCancelled(activity_id="lab", company_id="k1", programme_id=P, revision=2))
