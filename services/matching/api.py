@@ -9,12 +9,13 @@ import secrets
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from services.matching import service
+from services.matching import decisions, service
 from services.matching.domain.explain import explain_pupil
 from services.matching.explanations import explain as explain_group_words
+from services.matching.explanations import rule as explain_rule
 from services.matching.explanations import text as explain_text
 from services.matching.store import placements, runs, waitlist
 
@@ -176,3 +177,70 @@ async def explain(programme_id: str, unit_id: str, request: Request, run_id: str
         why = explain_text(lang, "waiting_location", why=inst.unlocated[unit_id].removeprefix("location unknown (").rstrip(")"))
         return {"group_id": unit_id, "placed": [], "why": why, "options": [], "run_id": run.id}
     raise HTTPException(404, f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")
+
+
+class PartIn(BaseModel):
+    activity_id: str = Field(min_length=1, max_length=64)
+    pupils: int = Field(ge=1, le=1000)
+
+
+class DecisionIn(BaseModel):
+    version: str = Field(min_length=1, max_length=64, description="the group's state the decision is made on (GET .../groups/{id})")
+    reason: str = Field(min_length=3, max_length=500, description="why (recorded with who decided)")
+
+
+class MoveIn(DecisionIn):
+    parts: list[PartIn] = Field(min_length=1, max_length=10, description="where the group goes: one part, or its allowed parts")
+    pin: bool = Field(True, description="keep it there in later runs and re-allocations until released")
+
+
+async def _decide(request: Request, run_id: str, group_id: str, d: decisions.Decision) -> dict:
+    rt = _runtime(request)
+    lang = request.query_params.get("lang", "nl")
+    try:
+        async with rt.sessions() as session, session.begin():
+            return await decisions.decide(session, rt.outbox, run_id, group_id, d)
+    except service.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except service.Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except decisions.Stale as exc:
+        raise HTTPException(
+            409, {"detail": "the group changed since you looked: this is its current state", "current": exc.current}
+        ) from None
+    except decisions.Refused as exc:
+        rules = [{"rule": code, "figures": figures, "message": explain_rule(lang, code, figures)} for code, figures in exc.problems]
+        raise HTTPException(422, {"detail": "this placement breaks the rules", "rules": rules}) from None
+
+
+@router.get("/runs/{run_id}/groups/{group_id}")
+async def group_state(run_id: str, group_id: str, request: Request) -> dict:
+    """A group's placement in a run, its pin and the ``version`` a decision must name."""
+    async with _runtime(request).sessions() as session:
+        run = (await session.execute(select(runs).where(runs.c.id == run_id))).first()
+        if run is None:
+            raise HTTPException(404, f"unknown run {run_id}")
+        return await decisions.group_state(session, run, group_id)
+
+
+@router.put("/runs/{run_id}/groups/{group_id}/placement")
+async def move_group(run_id: str, group_id: str, body: MoveIn, request: Request) -> dict:
+    """Move a group, or place a waiting one by hand (staff): every rule is checked (422 names the
+    rules broken); 409 with the current state when the group changed since ``version``."""
+    parts = tuple((p.activity_id, p.pupils) for p in body.parts)
+    return await _decide(request, run_id, group_id, decisions.Decision("move", body.version, body.reason, _actor(request), parts, body.pin))
+
+
+@router.post("/runs/{run_id}/groups/{group_id}/pin")
+async def pin_group(run_id: str, group_id: str, body: DecisionIn, request: Request) -> dict:
+    return await _decide(request, run_id, group_id, decisions.Decision("pin", body.version, body.reason, _actor(request)))
+
+
+@router.post("/runs/{run_id}/groups/{group_id}/release")
+async def release_group(run_id: str, group_id: str, body: DecisionIn, request: Request) -> dict:
+    return await _decide(request, run_id, group_id, decisions.Decision("release", body.version, body.reason, _actor(request)))
+
+
+def _actor(request: Request) -> str:
+    """Who decides: the admin token for now (the staff session of issue 12 names the person)."""
+    return "admin-token"
