@@ -160,22 +160,25 @@ async def explain(programme_id: str, unit_id: str, request: Request, run_id: str
         except service.NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         run = await resolve_run(session, programme_id, run_id)
-        if run is None:
-            raise HTTPException(404, f"programme {programme_id} has no run" if run_id is None else f"unknown run {run_id}")
-        parts = await run_parts(session, run)
-        wait = {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()}
+        if run is None and run_id is not None:
+            raise HTTPException(404, f"unknown run {run_id}")
+        parts = await run_parts(session, run) if run else []
+        wait = (
+            {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()} if run else {}
+        )
         pinned = set(inst.pins)
     group = next((g for g in inst.groups if g.id == unit_id), None)
     if group is not None:
-        return explain_group_words(inst, group, parts, wait, lang, unit_id in pinned) | {"run_id": run.id, "run_status": run.status}
+        words = explain_group_words(inst, group, parts, wait, lang, unit_id in pinned, no_run=run is None)
+        return words | {"run_id": run.id if run else None, "run_status": run.status if run else None}
     pupil = next((p for p in inst.pupils if p.id == unit_id), None)
     if pupil is not None and inst.mode == "individual":
         assignment = {service.pupil_id(p.group_id, ref): p.activity_id for p in parts for ref in p.pupil_refs}
         view = type("View", (), {"assignment": assignment, "waitlist": wait})
-        return explain_pupil(pupil, inst.activities, view, 10.0) | {"run_id": run.id}
+        return explain_pupil(pupil, inst.activities, view, 10.0) | {"run_id": run.id if run else None}
     if unit_id in inst.unlocated:
         why = explain_text(lang, "waiting_location", why=inst.unlocated[unit_id].removeprefix("location unknown (").rstrip(")"))
-        return {"group_id": unit_id, "placed": [], "why": why, "options": [], "run_id": run.id}
+        return {"group_id": unit_id, "placed": [], "why": why, "options": [], "run_id": run.id if run else None}
     raise HTTPException(404, f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")
 
 

@@ -37,6 +37,7 @@ T = {
         "waiting_location": "Nog niet geplaatst: de locatie van de school is onbekend ({why}).",
         "waiting_other": "Nog niet geplaatst: {why}.",
         "not_in_run": "Deze groep zat niet in deze indeling.",
+        "no_run": "Nog niet ingedeeld: er is nog geen indeling gemaakt.",
         "first_full_closer": "De eerste keuze ({pref}) was vol met groepen die dichterbij zijn ({groups} groepen van {schools} scholen).",
         "first_full": "De eerste keuze ({pref}) was vol: de groep daar plaatsen had meer leerlingen zonder plaats of meer"
         " splitsingen gekost.",
@@ -84,6 +85,7 @@ T = {
         "waiting_location": "Not placed yet: the school's location is unknown ({why}).",
         "waiting_other": "Not placed yet: {why}.",
         "not_in_run": "This group was not in this allocation.",
+        "no_run": "Not allocated yet: no allocation has been made.",
         "first_full_closer": "The first choice ({pref}) was full with groups closer by ({groups} groups from {schools} schools).",
         "first_full": "The first choice ({pref}) was full: placing the group there would have left more pupils without a place"
         " or cost more splits.",
@@ -141,7 +143,8 @@ def preference_words(group: Group, level: int | None, lang: str) -> str:
     return f"{text(lang, 'level', n=level + 1)}: {what}"
 
 
-def explain(inst, group: Group, parts: list[Part], waitlist: dict[str, str], lang: str = "nl", pinned: bool = False) -> dict:
+def explain(inst, group: Group, parts: list[Part], waitlist: dict[str, str], lang: str = "nl", pinned: bool = False,
+            no_run: bool = False) -> dict:  # fmt: skip
     """``inst``: the service's ``Instance`` (engine values + read-model data); ``parts``: every
     placement of the run (for how full each activity is)."""
     data, companies, schools = inst.activity_data, inst.companies, inst.schools
@@ -190,7 +193,9 @@ def explain(inst, group: Group, parts: list[Part], waitlist: dict[str, str], lan
 
     if not mine:
         why_waiting = waitlist.get(group.id)
-        if why_waiting is None:
+        if no_run:
+            why = text(lang, "no_run")
+        elif why_waiting is None:
             why = text(lang, "not_in_run")
         elif why_waiting.startswith("every suitable activity is full"):
             why = text(lang, "waiting_full")
