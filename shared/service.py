@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import db, secrets
+from shared import db, problems, secrets
 from shared.asyncapi import document_publishers, specification
 from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
 from shared.inbox import inbox_table
@@ -223,6 +223,7 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    problems.install(app)  # every error answer as RFC 9457 problem details
 
     app.add_middleware(HttpMetrics, service=runtime.name)
 

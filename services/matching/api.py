@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,14 +17,8 @@ from services.matching.explanations import explain as explain_group_words
 from services.matching.explanations import rule as explain_rule
 from services.matching.explanations import text as explain_text
 from services.matching.store import placements, runs, waitlist
-
-
-def admin(request: Request) -> None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    expected = request.app.state.runtime.settings.admin_token
-    if not secrets.compare_digest(token.encode(), str(getattr(expected, "get_secret_value", lambda: expected)()).encode()):
-        raise HTTPException(401, "admin token required")
-
+from shared.auth import admin
+from shared.problems import Problem
 
 router = APIRouter(prefix="/api", dependencies=[Depends(admin)])
 
@@ -44,9 +37,9 @@ async def start_run(programme_id: str, body: RunRequest, request: Request) -> di
     try:
         return await service.start_run(_runtime(request).sessions, programme_id, body.seed, body.max_placed)
     except service.RunInProgress:
-        raise HTTPException(409, f"a run for programme {programme_id} is in progress") from None
+        raise Problem(409, "run_in_progress", f"a run for programme {programme_id} is in progress") from None
     except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Problem(404, "not_found", str(exc)) from None
 
 
 @router.get("/runs/{run_id}")
@@ -54,7 +47,7 @@ async def get_run(run_id: str, request: Request) -> dict:
     try:
         return await service.get_run(_runtime(request).sessions, run_id)
     except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Problem(404, "not_found", str(exc)) from None
 
 
 @router.get("/programmes/{programme_id}/runs")
@@ -71,9 +64,9 @@ async def publish(run_id: str, request: Request) -> dict:
         async with rt.sessions() as session, session.begin():
             return await service.publish(session, rt.outbox, run_id)
     except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Problem(404, "not_found", str(exc)) from None
     except service.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Problem(409, "conflict", str(exc)) from None
 
 
 @router.post("/programmes/{programme_id}/reallocate")
@@ -82,9 +75,9 @@ async def reallocate(programme_id: str, request: Request) -> dict:
     try:
         result = await service.reallocate(rt.sessions, rt.outbox, programme_id)
     except service.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Problem(409, "conflict", str(exc)) from None
     if result is None:
-        raise HTTPException(409, "no published allocation to re-allocate")
+        raise Problem(409, "nothing_published", "no published allocation to re-allocate")
     return result
 
 
@@ -158,10 +151,10 @@ async def explain(programme_id: str, unit_id: str, request: Request, run_id: str
         try:
             inst = await service.load_instance(session, programme_id)
         except service.NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
+            raise Problem(404, "not_found", str(exc)) from None
         run = await resolve_run(session, programme_id, run_id)
         if run is None and run_id is not None:
-            raise HTTPException(404, f"unknown run {run_id}")
+            raise Problem(404, "not_found", f"unknown run {run_id}")
         parts = await run_parts(session, run) if run else []
         wait = (
             {w.unit_id: w.reason for w in (await session.execute(select(waitlist).where(waitlist.c.run_id == run.id))).all()} if run else {}
@@ -179,7 +172,7 @@ async def explain(programme_id: str, unit_id: str, request: Request, run_id: str
     if unit_id in inst.unlocated:
         why = explain_text(lang, "waiting_location", why=inst.unlocated[unit_id].removeprefix("location unknown (").rstrip(")"))
         return {"group_id": unit_id, "placed": [], "why": why, "options": [], "run_id": run.id if run else None}
-    raise HTTPException(404, f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")
+    raise Problem(404, "not_found", f"unknown group or pupil {unit_id} (a pupil is <group_id>/<pupil_ref>)")
 
 
 class PartIn(BaseModel):
@@ -204,16 +197,14 @@ async def _decide(request: Request, run_id: str, group_id: str, d: decisions.Dec
         async with rt.sessions() as session, session.begin():
             return await decisions.decide(session, rt.outbox, run_id, group_id, d)
     except service.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise Problem(404, "not_found", str(exc)) from None
     except service.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise Problem(409, "conflict", str(exc)) from None
     except decisions.Stale as exc:
-        raise HTTPException(
-            409, {"detail": "the group changed since you looked: this is its current state", "current": exc.current}
-        ) from None
+        raise Problem(409, "stale_decision", "the group changed since you looked: this is its current state", current=exc.current) from None
     except decisions.Refused as exc:
         rules = [{"rule": code, "figures": figures, "message": explain_rule(lang, code, figures)} for code, figures in exc.problems]
-        raise HTTPException(422, {"detail": "this placement breaks the rules", "rules": rules}) from None
+        raise Problem(422, "placement_refused", "this placement breaks the rules", rules=rules) from None
 
 
 @router.get("/runs/{run_id}/groups/{group_id}")
@@ -222,7 +213,7 @@ async def group_state(run_id: str, group_id: str, request: Request) -> dict:
     async with _runtime(request).sessions() as session:
         run = (await session.execute(select(runs).where(runs.c.id == run_id))).first()
         if run is None:
-            raise HTTPException(404, f"unknown run {run_id}")
+            raise Problem(404, "not_found", f"unknown run {run_id}")
         return await decisions.group_state(session, run, group_id)
 
 

@@ -1,4 +1,4 @@
-"""HTTP routes of the registration service: thin — authorise, call `commands`, answer.
+"""HTTP routes of the registration service: thin — authorise, call `service`, answer.
 
 Every POST (and PUT/DELETE) honours an `Idempotency-Key` header (see `idempotency.py`).
 """
@@ -31,7 +31,7 @@ AUTH = {
 WRITE = {
     **AUTH,
     409: {"description": "outside the registration window (the answer gives the deadline), or withdrawn/cancelled"},
-    422: {"description": "a rule is broken: `detail[].loc` names the field, `detail[].type` the rule"},
+    422: {"description": "a rule is broken: `errors[]` names each field and its rule"},
 }
 
 

@@ -20,8 +20,10 @@ DESCRIPTION = """Schools and companies register for VHTO's Girls' Day and energy
 * **Auth**: `Authorization: Bearer <token>` — the admin token, or the account secret a school or
   company received when it registered. Each sees only its own records.
 * **Idempotency**: send `Idempotency-Key` on POST/PUT/DELETE; a retry within 7 days gets the first answer.
-* **Errors**: 422 `detail[]` with `loc` (the field) and `type` (the rule); 409 for a duplicate
-  (with `existing.href`) or outside the registration window (with `deadline`); 413 for bodies over 64 KiB.
+* **Errors** are RFC 9457 problem details (`application/problem+json`): `type` names the problem,
+  `detail` explains it; a 422 lists every broken rule in `errors[]` (`location`, `field`, `rule`,
+  `message`); 409 for a duplicate (with `existing.href`) or outside the registration window (with
+  `deadline`); 413 for bodies over 64 KiB.
 * **Events**: every change is published through the outbox on `registration.*` (no personal data).
 """
 

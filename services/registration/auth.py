@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, literal, select
 
-from services.registration.domain.accounts import hash_secret, same_token
+from services.registration.domain.accounts import hash_secret
 from services.registration.errors import Forbidden
 from services.registration.store import companies, schools
 from services.registration.tx import read
+from shared.auth import is_admin_token, unauthorised
 
 bearer = HTTPBearer(auto_error=False, description="the admin token, or a school's or company's account secret")
 
@@ -47,7 +48,7 @@ _cache: dict[str, Principal] = {}
 async def resolve(runtime, token: str | None) -> Principal | None:
     if not token:
         return None
-    if same_token(token, runtime.settings.admin_token):
+    if is_admin_token(runtime.settings, token):
         return Principal("admin")
     digest = hash_secret(token)
     cache_key = f"{id(runtime)}:{digest}"
@@ -66,16 +67,12 @@ async def resolve(runtime, token: str | None) -> Principal | None:
     return principal
 
 
-def _unauthorised(message: str) -> HTTPException:
-    return HTTPException(401, {"type": "unauthorised", "msg": message}, headers={"WWW-Authenticate": "Bearer"})
-
-
 async def authenticated(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if creds is None:
-        raise _unauthorised("credentials required: Authorization: Bearer <token>")
+        raise unauthorised("credentials required: Authorization: Bearer <token>")
     principal = await resolve(request.app.state.runtime, creds.credentials)
     if principal is None:
-        raise _unauthorised("unknown token")
+        raise unauthorised("unknown token")
     return principal
 
 

@@ -1,11 +1,12 @@
-"""The errors of the service layer and the precise HTTP answers they become."""
+"""The errors of the service layer and the problem details (RFC 9457, `shared/problems.py`) they become."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.registration.domain.errors import Invalid, RegistrationClosed, Violation
+from shared import problems
+from shared.problems import FieldError, Problem
 
 
 class NotFound(Exception):
@@ -19,47 +20,41 @@ class Forbidden(Exception):
 
 
 class Conflict(Exception):
+    """The request cannot be done in the record's current state: `type` names why, `extra` the
+    members that help the client (`existing`: the record that is already there)."""
+
     def __init__(self, type_: str, message: str, **extra):
         super().__init__(message)
         self.type, self.message, self.extra = type_, message, extra
 
 
-def loc(field: str) -> list:
-    return ["body", *(int(p) if p.isdigit() else p for p in field.split("."))]
+def field_errors(violations: list[Violation]) -> list[FieldError]:
+    return [FieldError("body", v.field, v.rule, v.message) for v in violations]
 
 
-def violations_detail(violations: list[Violation]) -> list[dict]:
-    return [{"type": v.rule, "loc": loc(v.field), "msg": v.message} for v in violations]
-
-
-def closed_detail(e: RegistrationClosed) -> dict:
-    return {
-        "type": e.reason,
-        "msg": f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
-        "deadline": e.deadline.isoformat(),
-        "opens_at": e.opens_at.isoformat(),
-    }
-
-
-def answer(e: Exception) -> JSONResponse | None:
-    """The precise answer to an error of the service layer (None: not one of ours)."""
+def problem(e: Exception) -> Problem | None:
+    """The problem an error of the service layer is answered with (None: not one of ours)."""
+    if isinstance(e, Problem):
+        return e
     if isinstance(e, Invalid):
-        return JSONResponse({"detail": violations_detail(e.violations)}, 422)
+        return problems.invalid(field_errors(e.violations))
     if isinstance(e, RegistrationClosed):
-        return JSONResponse({"detail": closed_detail(e)}, 409)
+        return Problem(
+            409,
+            e.reason,
+            f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
+            deadline=e.deadline.isoformat(),
+            opens_at=e.opens_at.isoformat(),
+        )
     if isinstance(e, Conflict):
         headers = {"Location": e.extra["existing"]["href"]} if "existing" in e.extra else None
-        return JSONResponse({"detail": {"type": e.type, "msg": e.message, **e.extra}}, 409, headers=headers)
+        return Problem(409, e.type, e.message, headers=headers, **e.extra)
     if isinstance(e, NotFound):
-        return JSONResponse({"detail": {"type": "not_found", "msg": str(e)}}, 404)
+        return Problem(404, "not_found", str(e))
     if isinstance(e, Forbidden):
-        return JSONResponse({"detail": {"type": "forbidden", "msg": "these credentials do not give access to this record"}}, 403)
+        return Problem(403, "forbidden", "these credentials do not give access to this record")
     return None
 
 
 def install(app: FastAPI) -> None:
-    async def handle(_request: Request, e: Exception) -> JSONResponse:
-        return answer(e)
-
-    for error in (Invalid, RegistrationClosed, Conflict, NotFound, Forbidden):
-        app.add_exception_handler(error, handle)
+    problems.translate(app, {error: problem for error in (Invalid, RegistrationClosed, Conflict, NotFound, Forbidden)})

@@ -8,7 +8,7 @@ and storing the registration. This pure ASGI middleware answers such a request w
 understands it — a JSON body its pydantic model accepts as it is, credentials that resolve — by
 calling the same actions the FastAPI routes call (`api.school_registration`, ...) through the same
 `idempotency.run_once` and `tx.read`, and answering errors of the service layer with the same
-`problems.answer`. Anything else (another route or method, another content type, a body the model
+problem details (`errors.problem`). Anything else (another route or method, another content type, a body the model
 refuses, missing or unknown credentials, an Idempotency-Key FastAPI would refuse) goes on to
 FastAPI unchanged, so the documented API, its validation errors and the OpenAPI document stay
 FastAPI's. `tests/integration/registration/test_fast_routes.py` checks both give the same answers.
@@ -23,14 +23,12 @@ import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from fastapi import HTTPException
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from services.registration import api
 from services.registration import schemas as s
 from services.registration.auth import ANONYMOUS, Principal, resolve
-from services.registration.errors import answer
+from services.registration.errors import problem
 from services.registration.idempotency import run_once
 from services.registration.tx import read
 from shared.asgi import is_json, read_body, replay
@@ -164,11 +162,10 @@ class FastRoutes:
                 response = await run_once(self.runtime, "POST", scope["path"], content, key, who.key(), action)
             else:
                 response = await read(self.runtime, action)
-        except HTTPException as e:
-            response = JSONResponse({"detail": e.detail}, e.status_code, headers=e.headers)
         except Exception as e:  # noqa: BLE001 - one of ours gets its answer; anything else propagates as before
-            if (response := answer(e)) is None:
+            if (found := problem(e)) is None:
                 raise
+            response = found.response(scope["path"])
         await response(scope, receive, send)
 
     async def _principal(self, token: str | None, route: Route) -> Principal | None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy import Connection, bindparam, delete, insert, select
@@ -25,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.registration.store import idempotency
 from services.registration.tx import write
+from shared import problems
+from shared.problems import FieldError
 
 log = logging.getLogger(__name__)
 Action = Callable[[Connection], tuple[int, dict]]  # a command: (status, body)
@@ -76,9 +78,7 @@ async def execute(
 async def run_once(runtime, method: str, path: str, content: bytes, key: str | None, principal_key: str, action: Action) -> Response:
     """`execute` without a Starlette request: the request's method, path, body and key."""
     if key is not None and not 1 <= len(key) <= 200:
-        raise HTTPException(
-            422, [{"type": "idempotency_key_length", "loc": ["header", HEADER], "msg": "Idempotency-Key must have 1-200 characters"}]
-        )
+        raise problems.invalid([FieldError("header", HEADER, "idempotency_key_length", "Idempotency-Key must have 1-200 characters")])
     fingerprint = hashlib.sha256(f"{method} {path}\0".encode() + content).hexdigest()
     key_hash = hashlib.sha256(f"{principal_key}\0{key}".encode()).hexdigest() if key is not None else None
 
@@ -110,9 +110,8 @@ async def run_once(runtime, method: str, path: str, content: bytes, key: str | N
 
 def _replay(stored, fingerprint: str, key: str) -> Response:
     if stored.fingerprint != fingerprint:
-        raise HTTPException(
-            422,
-            [{"type": "idempotency_key_reused", "loc": ["header", HEADER], "msg": "this Idempotency-Key was used for a different request"}],
+        raise problems.invalid(
+            [FieldError("header", HEADER, "idempotency_key_reused", "this Idempotency-Key was used for a different request")]
         )
     body = orjson.loads(stored.body)
     content = _json(_unseal(body, key)) if isinstance(body, dict) and body.get("account_secret") else stored.body.encode()

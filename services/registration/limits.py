@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from shared.problems import Problem
 
 DEFAULT_LIMIT = 64 * 1024
 IMPORT_LIMIT = 5 * 1024 * 1024
@@ -26,7 +26,7 @@ class BodySizeLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit() or int(length) > limit:
-                return await _refuse(send, limit)
+                return await _refuse(scope, send, limit)
             return await self.app(scope, receive, send)
         chunks, seen = [], 0
         while True:
@@ -36,7 +36,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > limit:
-                return await _refuse(send, limit)
+                return await _refuse(scope, send, limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -52,13 +52,5 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-async def _refuse(send, limit: int) -> None:
-    body = json.dumps({"detail": {"type": "body_too_large", "msg": f"request body larger than {limit} bytes", "limit": limit}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(scope, send, limit: int) -> None:
+    await Problem(413, "body_too_large", f"request body larger than {limit} bytes", limit=limit).send(scope, send)

@@ -160,7 +160,7 @@ def change_programme_status(conn: Connection, outbox: Outbox, programme_id: str,
     row = load_programme(conn, programme_id)
     p = programme_of(row)
     if problems := pdom.transition(p, to):
-        raise Conflict(problems[0].rule, problems[0].message, status=p.status)
+        raise Conflict(problems[0].rule, problems[0].message, current_status=p.status)
     revision = row.revision + 1
     conn.execute(update(programmes).where(programmes.c.id == programme_id).values(status=to, revision=revision))
     if to == "open":

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.reporting import store
@@ -14,6 +14,7 @@ from services.reporting.config import ReportingSettings
 from services.reporting.domain import report
 from services.reporting.domain.csv_export import to_csv
 from services.reporting.domain.report import Aggregates
+from shared.problems import Problem
 
 HERE = Path(__file__).resolve().parent
 TABLES = ("summary", "targets", "by_province", "by_level", "by_sector", "registrations_per_day", "survey_responses", "survey_effects")
@@ -29,7 +30,7 @@ async def aggregates_or_404(request: Request, programme_id: str) -> Aggregates:
     async with request.app.state.runtime.sessions() as session:
         agg = await store.aggregates(session, programme_id)
     if agg is None:
-        raise HTTPException(404, f"unknown programme {programme_id!r}")
+        raise Problem(404, "unknown_programme", f"reporting knows no programme {programme_id!r}")
     return agg
 
 
@@ -73,7 +74,7 @@ async def public_kpi(request: Request, programme_id: str) -> dict:
 @router.get("/programmes/{programme_id}/{table}.csv", summary="A table as CSV (dialect=excel-nl for Dutch Excel)")
 async def table_csv(request: Request, programme_id: str, table: str, dialect: Literal["plain", "excel-nl"] = Query("plain")) -> Response:
     if table not in TABLES:
-        raise HTTPException(404, f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        raise Problem(404, "unknown_table", f"unknown table {table!r}; tables: {', '.join(TABLES)}", tables=list(TABLES))
     rows = report.tables(await aggregates_or_404(request, programme_id))[table]
     suffix = "-excel-nl" if dialect == "excel-nl" else ""
     return Response(

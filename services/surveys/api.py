@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, update
+
+from shared import problems
+from shared.auth import admin
+from shared.problems import FieldError, Problem
 
 from . import store
 from .context import SurveysContext, surveys
 from .domain.questionnaire import QuestionnaireError, parse_questionnaire
-from .fast_response import refusal_body, respond
+from .errors import refusal
+from .fast_response import respond
 from .jobs import check_reminders, refresh_results
 from .submissions import SurveyRefused, open_survey, questionnaire_for
 from .teachers import qr_png, school_overview
@@ -24,32 +26,20 @@ router = APIRouter(prefix="/api/v1")
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="survey token from the invitation link")]
 PhaseName = Literal["pre", "post"]
-bearer = HTTPBearer(auto_error=False)
 Ctx = Annotated[SurveysContext, Depends(surveys)]
 
 
-class Problem(BaseModel):
-    code: str
-    detail: str
-    problems: list[dict[str, str]] = []
-
-
-def refused(exc: SurveyRefused) -> JSONResponse:
-    return JSONResponse(refusal_body(exc), status_code=exc.status)
-
-
-def admin(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-    token = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(token.encode(), ctx.runtime.settings.admin_token.encode()):
-        raise HTTPException(401, "admin bearer token required", headers={"WWW-Authenticate": "Bearer"})
-
-
-def teacher(ctx: Ctx, programme_id: Id, school_id: Id, key: Annotated[str | None, Query(max_length=64)] = None) -> None:
+async def teacher(ctx: Ctx, programme_id: Id, school_id: Id, key: Annotated[str | None, Query(max_length=64)] = None) -> None:
     if not ctx.keys.valid(programme_id, school_id, key):
-        raise HTTPException(403, "this teacher link is not valid; ask VHTO for the link of your school")
+        raise Problem(403, "teacher_link_invalid", "this teacher link is not valid; ask VHTO for the link of your school")
 
 
-ERRORS = {404: {"model": Problem}, 409: {"model": Problem}, 410: {"model": Problem}, 403: {"model": Problem}}
+ERRORS = {
+    403: {"description": "consent required"},
+    404: {"description": "no survey has this token"},
+    409: {"description": "already answered, or the phase is not open yet"},
+    410: {"description": "the phase has closed"},
+}
 
 
 # --- pupils --------------------------------------------------------------------------------
@@ -74,7 +64,7 @@ async def get_survey(token: Token, ctx: Ctx):
     try:
         survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
     except SurveyRefused as exc:
-        return refused(exc)
+        raise refusal(exc) from None
     q = survey.questionnaire
     return SurveyOut(
         phase=survey.phase,
@@ -97,15 +87,17 @@ class Recorded(BaseModel):
     "/surveys/{token}/response",
     status_code=201,
     response_model=Recorded,
-    responses={**ERRORS, 422: {"model": Problem}},
+    responses={**ERRORS, 422: {"description": "answers missing or out of range: `errors[]` names each"}},
     tags=["pupils"],
     summary="Record the one response of this token (a second one is refused with 409)",
 )
 async def post_response(token: Token, body: AnswersIn, ctx: Ctx):
     # The usual request never gets here: fast_response.FastResponseRoute answers it the same way with
     # less overhead. This route documents the API and answers every request the fast path hands on.
-    status, content = await respond(ctx, token, body.answers)
-    return JSONResponse(content, status) if status != 201 else Recorded(**content)
+    answer = await respond(ctx, token, body.answers)
+    if isinstance(answer, Problem):
+        raise answer
+    return Recorded(**answer)
 
 
 # --- teachers ------------------------------------------------------------------------------
@@ -126,14 +118,14 @@ async def teacher_overview(programme_id: Id, school_id: Id, ctx: Ctx) -> dict:
     tags=["teachers"],
     dependencies=[Depends(teacher)],
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, 404: {"model": Problem}},
+    responses={200: {"content": {"image/png": {}}}, 404: {"description": "no survey of this school has this token"}},
     summary="Printable QR code (PNG) of one pupil's survey link",
 )
 async def teacher_qr(programme_id: Id, school_id: Id, token: Token, ctx: Ctx) -> Response:
     async with ctx.sessions() as session:
         row = await store.invitation_for_response(session, token)
     if row is None or row.programme_id != programme_id or row.school_id != school_id:
-        return JSONResponse({"code": "unknown_token", "detail": "no survey of this school has this token"}, 404)
+        raise Problem(404, "unknown_token", "no survey of this school has this token")
     return Response(qr_png(ctx.survey_url(token)), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -174,20 +166,18 @@ async def get_questionnaire(programme_id: Id, phase: PhaseName, ctx: Ctx) -> dic
     status_code=201,
     tags=["admin"],
     dependencies=[Depends(admin)],
-    responses={409: {"model": Problem}, 422: {"model": Problem}},
+    responses={409: {"description": "this version exists"}, 422: {"description": "not a valid questionnaire"}},
     summary="Define a new version of a programme's questionnaire (versions only go up)",
 )
 async def define_questionnaire(programme_id: Id, definition: dict[str, Any], ctx: Ctx):
     try:
         q = parse_questionnaire(definition)
     except QuestionnaireError as exc:
-        return JSONResponse({"code": "invalid_questionnaire", "detail": str(exc)}, 422)
+        raise Problem(422, "invalid_questionnaire", str(exc)) from None
     async with ctx.sessions() as session, session.begin():
         latest = await store.latest_questionnaire_version(session, programme_id, q.phase)
         if q.version <= latest:
-            return JSONResponse(
-                {"code": "version_exists", "detail": f"version must be above {latest}; published versions never change"}, 409
-            )
+            raise Problem(409, "version_exists", f"version must be above {latest}; published versions never change", latest_version=latest)
         await session.execute(
             insert(store.questionnaires).values(
                 programme_id=programme_id, phase=q.phase, version=q.version, definition=definition, created_at=store.now()
@@ -205,13 +195,13 @@ class WindowsIn(BaseModel):
     "/admin/programmes/{programme_id}/windows",
     tags=["admin"],
     dependencies=[Depends(admin)],
-    responses={404: {"model": Problem}, 422: {"model": Problem}},
+    responses={404: {"description": "no programme with this id"}, 422: {"description": "a time without its zone"}},
     summary="Set when the pre and post phases close (null: the default)",
 )
 async def set_windows(programme_id: Id, body: WindowsIn, ctx: Ctx):
-    for moment in (body.pre_closes, body.post_closes):
-        if moment is not None and moment.tzinfo is None:
-            return JSONResponse({"code": "naive_datetime", "detail": "give a time zone (e.g. +01:00 or Z)"}, 422)
+    naive = [name for name in ("pre_closes", "post_closes") if (moment := getattr(body, name)) is not None and moment.tzinfo is None]
+    if naive:
+        raise problems.invalid([FieldError("body", name, "naive_datetime", "give a time zone (e.g. +01:00 or Z)") for name in naive])
     async with ctx.sessions() as session, session.begin():
         result = await session.execute(
             update(store.programmes)
@@ -219,7 +209,7 @@ async def set_windows(programme_id: Id, body: WindowsIn, ctx: Ctx):
             .values(pre_closes=body.pre_closes, post_closes=body.post_closes)
         )
     if result.rowcount == 0:
-        return JSONResponse({"code": "unknown_programme", "detail": "no programme with this id"}, 404)
+        raise Problem(404, "unknown_programme", "no programme with this id")
     return {"programme_id": programme_id, "pre_closes": body.pre_closes, "post_closes": body.post_closes}
 
 
@@ -227,7 +217,7 @@ async def set_windows(programme_id: Id, body: WindowsIn, ctx: Ctx):
     "/admin/results/{programme_id}",
     tags=["admin"],
     dependencies=[Depends(admin)],
-    responses={404: {"model": Problem}},
+    responses={404: {"description": "no invitations for this programme yet"}},
     summary="Response rates, paired pre->post shifts and unpaired figures (small groups suppressed)",
 )
 async def get_results(programme_id: Id, ctx: Ctx, fresh: bool = False):
@@ -236,7 +226,7 @@ async def get_results(programme_id: Id, ctx: Ctx, fresh: bool = False):
     async with ctx.sessions() as session:
         row = await store.stored_results(session, programme_id)
     if row is None:
-        return JSONResponse({"code": "no_results", "detail": "no invitations for this programme yet"}, 404)
+        raise Problem(404, "no_results", "no invitations for this programme yet")
     return {**row.figures, "computed_at": store.aware(row.computed_at).isoformat()}
 
 

@@ -21,10 +21,11 @@ from typing import Any
 import orjson
 
 from shared.asgi import is_json, read_body, replay
+from shared.problems import Problem
 
 from .context import SurveysContext
 from .domain.questionnaire import InvalidAnswers
-from .errors import SurveyRefused
+from .errors import SurveyRefused, invalid_answers, refusal
 from .submissions import submit
 
 PATH = re.compile(r"/api/v1/surveys/([A-Za-z0-9_-]{16,64})/response")
@@ -72,40 +73,23 @@ class FastResponseRoute:
             await self.app(scope, replay(messages, receive), send)
             return
         scope["route"] = self.route
-        status, body = await respond(self.ctx, match.group(1), answers)
-        payload = orjson.dumps(body)
+        answer = await respond(self.ctx, match.group(1), answers)
+        if isinstance(answer, Problem):
+            await answer.send(scope, send)
+            return
+        payload = orjson.dumps(answer)
         await send(
-            {"type": "http.response.start", "status": status, "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]}
+            {"type": "http.response.start", "status": 201, "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]}
         )
         await send({"type": "http.response.body", "body": payload})
 
 
-async def respond(ctx: SurveysContext, token: str, answers: dict) -> tuple[int, dict]:
-    """Status and JSON body of a response submission (shared with the FastAPI route)."""
+async def respond(ctx: SurveysContext, token: str, answers: dict) -> dict | Problem:
+    """The answer to a response submission (shared with the FastAPI route): its id, or the problem."""
     try:
         response_id = await submit(ctx.writer, token, answers, ctx.clock())
     except SurveyRefused as exc:
-        return exc.status, refusal_body(exc)
+        return refusal(exc)
     except InvalidAnswers as exc:
-        return 422, {
-            "code": "invalid_answers",
-            "detail": "some answers are missing or out of range",
-            "problems": [{"item": p.item, "code": p.code} for p in exc.problems],
-        }
-    return 201, {"response_id": response_id}
-
-
-REFUSALS = {
-    "unknown_token": "no survey has this token",
-    "already_responded": "this token has already been used; the first response stands",
-    "phase_not_open": "this phase is not open yet",
-    "phase_closed": "this phase has closed",
-    "consent_required": "a pupil under 16 needs recorded parental consent; nothing was stored",
-}
-
-
-def refusal_body(exc: SurveyRefused) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": exc.code, "detail": REFUSALS[exc.code]}
-    if exc.window is not None and exc.code in ("phase_not_open", "phase_closed"):
-        body["opens"], body["closes"] = exc.window.opens.isoformat(), exc.window.closes.isoformat()
-    return body
+        return invalid_answers(exc)
+    return {"response_id": response_id}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -79,7 +78,3 @@ def hash_secret(secret: str) -> str:
     # Secrets are 256 random bits, not passwords: a plain SHA-256 cannot be brute-forced and lets
     # every request authenticate by an indexed lookup instead of a deliberately slow KDF.
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def same_token(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())

@@ -33,14 +33,14 @@ async def test_a_group_moved_by_hand_is_pinned_through_a_new_run_and_a_capacity_
         )
         assert sorted([first.status_code, second.status_code]) == [200, 409]
         lost = first if first.status_code == 409 else second
-        current = lost.json()["detail"]["current"]
+        current = lost.json()["current"]
         assert [p["activity_id"] for p in current["parts"]] == ["plant"] and current["pinned"]
 
         wrong = {"version": current["version"], "reason": "try", "parts": [{"activity_id": "lab", "pupils": 10}]}
         refused = await client.put(f"/api/runs/{run}/groups/g1/placement", json=wrong, headers=ADMIN)
         assert refused.status_code == 422
-        assert [r["rule"] for r in refused.json()["detail"]["rules"]] == ["pupil_total"]
-        assert "de groep heeft er 20" in refused.json()["detail"]["rules"][0]["message"]
+        assert [r["rule"] for r in refused.json()["rules"]] == ["pupil_total"]
+        assert "de groep heeft er 20" in refused.json()["rules"][0]["message"]
 
         # A new run keeps the pin; publish it, then the plant's capacity is cut to 30: the pinned
         # group stays although it is farther away, the other one moves.

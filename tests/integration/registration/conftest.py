@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import make_url
 
+from shared.problems import code
 from shared.settings import SERVICES, Settings
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
@@ -200,8 +201,17 @@ async def stream_events(js, topology) -> list[dict]:
 
 
 def rules(response) -> set[tuple[str, str]]:
-    """(field path, rule) of every problem in a 422 answer."""
-    return {(".".join(str(p) for p in d["loc"][1:]), d["type"]) for d in response.json()["detail"]}
+    """(field path, rule) of every broken rule in a 422 answer (problem details, RFC 9457)."""
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    return {(e["field"], e["rule"]) for e in response.json()["errors"]}
 
 
-__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules"]
+def problem(response) -> str | None:
+    """The problem type's short name (`duplicate_school`) of an error answer."""
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    body = response.json()
+    assert body["status"] == response.status_code and body["title"]
+    return code(body)
+
+
+__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules", "problem"]

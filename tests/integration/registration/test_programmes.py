@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from tests.helpers import eventually
-from tests.integration.registration.conftest import ADMIN, rules, stream_events
+from tests.integration.registration.conftest import ADMIN, problem, rules, stream_events
 
 
 async def test_an_admin_creates_opens_and_closes_a_programme_and_each_step_is_announced(api, js, topology):
@@ -47,7 +47,7 @@ async def test_a_closed_programme_cannot_be_opened_again(api):
     programme = await api.programme()
     await api.post(f"/api/programmes/{programme['id']}/close", headers=ADMIN)
     r = await api.post(f"/api/programmes/{programme['id']}/open", headers=ADMIN)
-    assert r.status_code == 409 and r.json()["detail"]["type"] == "status_transition"
+    assert r.status_code == 409 and problem(r) == "status_transition"
 
 
 async def test_programmes_are_listed_publicly(api):

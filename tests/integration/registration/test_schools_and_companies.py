@@ -1,5 +1,5 @@
 from tests.helpers import eventually
-from tests.integration.registration.conftest import bearer, company_body, rules, school_body, stream_events
+from tests.integration.registration.conftest import bearer, company_body, problem, rules, school_body, stream_events
 
 
 async def test_a_school_registers_once_gets_a_secret_and_its_province_from_the_postcode(api, js, topology):
@@ -26,8 +26,8 @@ async def test_a_second_school_with_the_same_brin_gets_a_409_pointing_at_the_fir
     first, _ = await api.school("12AB")
     r = await api.post("/api/schools", json=school_body("12AB", name="Ander"))
     assert r.status_code == 409
-    assert r.json()["detail"]["type"] == "duplicate_school"
-    assert r.json()["detail"]["existing"] == {"id": first, "href": f"/api/schools/{first}"}
+    assert problem(r) == "duplicate_school"
+    assert r.json()["existing"] == {"id": first, "href": f"/api/schools/{first}"}
     assert r.headers["location"] == f"/api/schools/{first}"
 
 
@@ -49,7 +49,7 @@ async def test_a_company_registers_once_and_a_bad_kvk_or_duplicate_is_refused(ap
     r = await api.post("/api/companies", json=company_body("1234567"))
     assert r.status_code == 422 and rules(r) == {("kvk", "kvk_format")}
     r = await api.post("/api/companies", json=company_body("12345678"))
-    assert r.status_code == 409 and r.json()["detail"]["existing"]["id"] == company_id
+    assert r.status_code == 409 and r.json()["existing"]["id"] == company_id
     r = await api.post("/api/companies", json=company_body("87654321", sectors=["astrology"]))
     assert r.status_code == 422 and rules(r) == {("sectors.0", "sector_unknown")}
 

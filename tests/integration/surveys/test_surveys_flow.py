@@ -11,6 +11,7 @@ import pytest
 from services.surveys.app import build_app
 from services.surveys.config import SurveysConfig
 from shared.contracts import PupilErased
+from shared.problems import code
 from tests.conftest import ADMIN, running
 from tests.helpers import eventually
 
@@ -77,10 +78,10 @@ async def test_placement_to_results_walks_the_whole_flow(settings, js, topology)
             r = await client.post(f"/api/v1/surveys/{pre[ref]}/response", json={"answers": likert(2 + i % 2, "no")})
             assert r.status_code == 201, r.text
         r = await client.post(f"/api/v1/surveys/{pre['pup-11']}/response", json={"answers": ANSWERS})
-        assert (r.status_code, r.json()["code"]) == (403, "consent_required")
+        assert (r.status_code, code(r.json())) == (403, "consent_required")
         # post is not open before the event day
         r = await client.post(f"/api/v1/surveys/{post['pup-00']}/response", json={"answers": ANSWERS})
-        assert (r.status_code, r.json()["code"]) == (409, "phase_not_open")
+        assert (r.status_code, code(r.json())) == (409, "phase_not_open")
 
         clock.moment = AFTER
         r = await client.post(f"/api/v1/surveys/{pre['pup-00']}/response", json={"answers": ANSWERS})
@@ -133,14 +134,17 @@ async def test_bad_input_gets_a_precise_4xx_and_stores_nothing(settings, js, top
         token = tokens(overview, "pre")["pup-01"]
 
         r = await client.post("/api/v1/surveys/" + "x" * 32 + "/response", json={"answers": ANSWERS})
-        assert (r.status_code, r.json()["code"]) == (404, "unknown_token")
+        assert (r.status_code, code(r.json())) == (404, "unknown_token")
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": {**ANSWERS, "interest_tech": 9, "interest_jobs": None}})
         assert r.status_code == 422
-        assert {(p["item"], p["code"]) for p in r.json()["problems"]} == {("interest_tech", "out_of_range"), ("interest_jobs", "missing")}
+        assert {(e["field"], e["rule"]) for e in r.json()["errors"]} == {
+            ("answers.interest_tech", "out_of_range"),
+            ("answers.interest_jobs", "missing"),
+        }
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": ANSWERS})
         assert r.status_code == 201  # nothing partial was stored by the refused attempt
         r = await client.post(f"/api/v1/surveys/{token}/response", json={"answers": ANSWERS})
-        assert (r.status_code, r.json()["code"]) == (409, "already_responded")
+        assert (r.status_code, code(r.json())) == (409, "already_responded")
         twice = tokens(overview, "pre")["pup-05"]  # the same token sent twice at the same moment
         both = await asyncio.gather(*(client.post(f"/api/v1/surveys/{twice}/response", json={"answers": ANSWERS}) for _ in range(2)))
         assert sorted(r.status_code for r in both) == [201, 409]
@@ -148,7 +152,7 @@ async def test_bad_input_gets_a_precise_4xx_and_stores_nothing(settings, js, top
         clock.moment = AFTER
         other = tokens(overview, "pre")["pup-02"]
         r = await client.post(f"/api/v1/surveys/{other}/response", json={"answers": ANSWERS})
-        assert (r.status_code, r.json()["code"]) == (410, "phase_closed")
+        assert (r.status_code, code(r.json())) == (410, "phase_closed")
 
         # wrong teacher key, wrong admin token
         assert (await client.get("/api/v1/teacher/gd-2027/12AB", params={"key": "0" * 32})).status_code == 403
@@ -167,7 +171,7 @@ async def test_unusual_request_bodies_get_the_same_answers_as_usual_ones_and_are
         # FastAPI's own validation for what the fast path does not take: no answers, a nested value, not JSON
         for body in ({"answer": ANSWERS}, {"answers": {**ANSWERS, "interest_tech": [3]}}, {"answers": "3"}):
             r = await client.post(f"/api/v1/surveys/{pre['pup-01']}/response", json=body)
-            assert r.status_code == 422 and "detail" in r.json() and "code" not in r.json()
+            assert r.status_code == 422 and code(r.json()) == "validation_failed" and r.json()["errors"][0]["location"] == "body"
         r = await client.post(
             f"/api/v1/surveys/{pre['pup-01']}/response", content=b"answers=3", headers={"content-type": "application/x-www-form-urlencoded"}
         )
@@ -183,9 +187,16 @@ async def test_unusual_request_bodies_get_the_same_answers_as_usual_ones_and_are
         )
         assert r.status_code == 201 and set(r.json()) == {"response_id"}
         r = await client.post(f"/api/v1/surveys/{pre['pup-02']}/response", json={"answers": ANSWERS})
-        assert r.json() == {"code": "already_responded", "detail": "this token has already been used; the first response stands"}
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json() == {
+            "type": "tag:vhto.nl,2026:girlsday/problems/already_responded",
+            "title": "Already responded",
+            "status": 409,
+            "detail": "this token has already been used; the first response stands",
+            "instance": f"/api/v1/surveys/{pre['pup-02']}/response",
+        }
         r = await client.post(f"/api/v1/surveys/{pre['pup-03']}/response", json={"answers": {**ANSWERS, "interest_tech": 0}})
-        assert r.status_code == 422 and r.json()["problems"] == [{"item": "interest_tech", "code": "out_of_range"}]
+        assert r.status_code == 422 and [(e["field"], e["rule"]) for e in r.json()["errors"]] == [("answers.interest_tech", "out_of_range")]
 
         assert await counted(client) - before == 8  # each under its route's template
 
@@ -213,7 +224,7 @@ async def test_admin_sets_close_dates_and_questionnaire_versions(settings, js, t
 
         r = await client.put("/api/v1/admin/programmes/gd-2027/windows", headers=ADMIN, json={"pre_closes": "2027-03-15T00:00:00Z"})
         assert r.status_code == 200
-        assert (await client.get(f"/api/v1/surveys/{token}")).json()["code"] == "phase_closed"
+        assert code((await client.get(f"/api/v1/surveys/{token}")).json()) == "phase_closed"
         await client.put("/api/v1/admin/programmes/gd-2027/windows", headers=ADMIN, json={"pre_closes": None})
         assert (await client.put("/api/v1/admin/programmes/nope/windows", headers=ADMIN, json={})).status_code == 404
 
@@ -256,7 +267,7 @@ async def test_cancelled_placement_stops_unused_tokens_and_keeps_given_answers(s
             return (await client.get(f"/api/v1/surveys/{pre['pup-01']}")).status_code == 404
 
         await eventually(stopped)
-        assert (await client.get(f"/api/v1/surveys/{pre['pup-00']}")).json()["code"] == "already_responded"
+        assert code((await client.get(f"/api/v1/surveys/{pre['pup-00']}")).json()) == "already_responded"
 
 
 async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings, js, topology):
@@ -274,7 +285,7 @@ async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings,
         # each pupil answers under her own consent: 12AB's pup-00 has it, 34CD's pup-00 has not
         assert (await client.post(f"/api/v1/surveys/{mine}/response", json={"answers": ANSWERS})).status_code == 201
         r = await client.post(f"/api/v1/surveys/{theirs}/response", json={"answers": ANSWERS})
-        assert r.json()["code"] == "consent_required"
+        assert code(r.json()) == "consent_required"
 
         # erasing 34CD's pup-00 leaves 12AB's pup-00 and her answers alone
         await publish(js, topology, erased("pup-00", group_id="g-2"))
@@ -283,8 +294,8 @@ async def test_pupils_of_two_schools_with_the_same_code_are_two_pupils(settings,
             return (await client.get(f"/api/v1/surveys/{theirs}")).status_code == 404
 
         await eventually(gone)
-        assert (await client.get(f"/api/v1/surveys/{mine}")).json()["code"] == "already_responded"
-        assert (await client.get(f"/api/v1/surveys/{tokens(first, 'post')['pup-00']}")).json()["code"] == "phase_not_open"
+        assert code((await client.get(f"/api/v1/surveys/{mine}")).json()) == "already_responded"
+        assert code((await client.get(f"/api/v1/surveys/{tokens(first, 'post')['pup-00']}")).json()) == "phase_not_open"
         overview = (await client.get("/api/v1/teacher/gd-2027/34CD", params={"key": key})).json()
         assert [p["pupil_ref"] for g in overview["groups"] for p in g["pupils"]] == ["pup-01"]
 
