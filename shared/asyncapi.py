@@ -7,12 +7,15 @@ subscribes to. Served at `/asyncapi.json`; `girlsday asyncapi` writes them all t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
+from typing import Union
 
-from faststream.nats import NatsBroker
+from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.specification import AsyncAPI
 from pydantic import create_model
 
+from shared.broker import Consumer
 from shared.contracts import Contract, _all_contracts
 from shared.envelope import CloudEvent
 from shared.topology import Topology
@@ -28,7 +31,7 @@ def owned_contracts(service: str) -> list[type[Contract]]:
     return sorted((c for c in _all_contracts().values() if c.SUBJECT.startswith(f"{service}.")), key=lambda c: c.SUBJECT)
 
 
-def document_publishers(broker: NatsBroker, service: str, topology: Topology) -> None:
+def _document_publishers(broker: NatsBroker, service: str, topology: Topology) -> None:
     for contract in owned_contracts(service):
         subject = contract.SUBJECT
         if contract.__name__ == "KpiUpdated":
@@ -41,12 +44,45 @@ def document_publishers(broker: NatsBroker, service: str, topology: Topology) ->
         )
 
 
-def specification(broker: NatsBroker, service: str) -> dict:
+def _document_subscribers(broker: NatsBroker, service: str, topology: Topology, consumers: Sequence[Consumer]) -> None:
+    """One receive operation per durable consumer, its message the events it handles (one of)."""
+    for consumer in consumers:
+        for stream in consumer.streams:
+            contracts = sorted((c for c in consumer.handlers if c.SUBJECT.startswith(f"{stream}.")), key=lambda c: c.SUBJECT)
+            if not contracts:
+                continue
+            durable = consumer.durable(service, stream)
+            models = tuple(envelope_model(c) for c in contracts)
+            payload = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 - built at run time
+
+            async def handler(body) -> None:  # documentation only: never subscribed
+                return None
+
+            handler.__annotations__["body"] = payload
+            handler.__name__ = durable.replace("-", "_")
+            broker.subscriber(
+                topology.subject(f"{stream}.>"),
+                stream=JStream(name=topology.stream_of_service(stream), declare=False),
+                durable=durable,
+                pull_sub=PullSub(batch_size=consumer.batch_size),
+                title=durable,
+                description=f"Durable pull consumer {durable}: "
+                + ", ".join(c.type_name() for c in contracts)
+                + "; other types on the stream are acked and skipped. Read tolerantly: unknown fields are ignored.",
+            )(handler)
+
+
+def specification(runtime) -> dict:
+    """The AsyncAPI 3.0 document of a service (a `shared.service.Runtime`): what it publishes and
+    what each of its durable consumers reads. Built on a broker of its own that never connects."""
+    broker = NatsBroker()
+    _document_publishers(broker, runtime.name, runtime.topology)
+    _document_subscribers(broker, runtime.name, runtime.topology, runtime.consumers)
     document = AsyncAPI(
         broker,
-        title=f"girlsday {service} events",
+        title=f"girlsday {runtime.name} events",
         version="1.0.0",
         schema_version="3.0.0",
-        description=f"Events the {service} service publishes and consumes (CloudEvents 1.0, structured JSON).",
+        description=f"Events the {runtime.name} service publishes and consumes (CloudEvents 1.0, structured JSON).",
     )
     return json.loads(document.to_specification().to_json())

@@ -1,18 +1,32 @@
-"""FastStream broker factory and the one consumer wrapper every service uses.
+"""The broker connection and the one consumer story every service uses: JetStream pull consumers.
 
-The wrapper turns JetStream messages into typed events and applies the platform's delivery rules,
-so service handlers stay 3-15 lines of business logic:
+Each consuming purpose of a service (`Consumer`) reads each of its streams through one durable pull
+consumer, shared by every replica (`<service>-<purpose>-<stream>`). A `Subscription` runs one loop
+per stream on nats-py's public API (`add_consumer`, `pull_subscribe_bind`, `fetch`):
+
+- wait up to `idle_fetch_s` for the next message, then gather whatever else is there for up to
+  `gather_s` (at most `batch_size` in all): one fetched batch;
+- deliver the batch with the platform's delivery rules (`deliver`), then fetch again.
+
+Delivery rules, so service handlers stay 3-15 lines of business logic:
 
 - a message must parse as a CloudEvent of a known contract; if not, it can never succeed and is
   dead-lettered at once with the validation error (the consumer keeps going);
+- contracts are read tolerantly (`Contract.read`: unknown fields ignored), so a producer deployed
+  with an added field before its consumers breaks nothing;
 - a type this consumer has no handler for is acked and counted as `skipped`;
 - the messages of a fetched batch are handled in stream order in ONE database transaction,
-  together with their inbox claims, so a redelivered or re-published event changes nothing twice;
+  together with their inbox claims (`shared.batching.batch_or_each`), so a redelivered or
+  re-published event changes nothing twice;
 - if a handler fails, the batch's transaction is rolled back and its events are handled again one
   per transaction; a failing event is retried with a growing delay (nak with delay), and after
   `max_deliver` deliveries, or at once for a `PermanentError`, it goes to the dead-letter stream
   with the reason and is acked. The server-side consumer has no delivery limit, so nothing is ever
-  dropped silently: the wrapper is what bounds deliveries.
+  dropped silently: the wrapper is what bounds deliveries;
+- stopping lets the fetch in progress end and its batch be handled, so no message is left unacked.
+
+The durable's configuration is created or updated at every start (the JetStream API's
+create-or-update), so a changed `ack_wait_s` takes effect with the next deploy.
 """
 
 from __future__ import annotations
@@ -23,20 +37,20 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy as ServerAckPolicy
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.batching import batch_or_each
 from shared.contracts import Contract
 from shared.envelope import CloudEvent
-from shared.inbox import claim, claim_many
+from shared.inbox import claim_many
 from shared.logs import current_event_id
-from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, faststream_middleware
+from shared.metrics import CONSUMER_BATCH, DEAD_LETTERS, EVENTS_CONSUMED, faststream_middleware
 from shared.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -50,27 +64,8 @@ class PermanentError(Exception):
     """Raised by a handler for an event that can never succeed (e.g. it names an unknown programme)."""
 
 
-class _IdleFetchNoise(logging.Filter):
-    """Hide FastStream's supervisor noise about idle pull consumers.
-
-    nats-py 2.16's `fetch` raises a plain `asyncio.TimeoutError` when no message arrives, while
-    FastStream 0.7.8's pull loop only suppresses `nats.errors.TimeoutError`; its supervisor then
-    restarts the loop at once and logs a traceback plus "callback ... is being executed". Nothing
-    is lost; only these records are dropped (any other error still shows).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith("callback for ") and message.endswith("is being executed..."):
-            return False
-        error = record.exc_info[1] if record.exc_info else None
-        return not (type(error) is TimeoutError and "raised an exception, retrying" in message)
-
-
 def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 15.0) -> NatsBroker:
-    logger = logging.getLogger(f"faststream.{service}")
-    if not any(isinstance(f, _IdleFetchNoise) for f in logger.filters):
-        logger.addFilter(_IdleFetchNoise())
+    """The service's NATS connection (FastStream's broker: connection options, reconnects)."""
     return NatsBroker(
         servers,
         name=f"girlsday-{service}",
@@ -79,8 +74,8 @@ def make_broker(service: str, servers: list[str], *, graceful_timeout: float = 1
         reconnect_time_wait=1,
         connect_timeout=5,
         middlewares=[faststream_middleware()],
-        logger=logger,
-        log_level=logging.DEBUG,  # FastStream's per-message lines; the consumer wrapper logs what matters
+        logger=logging.getLogger(f"faststream.{service}"),
+        log_level=logging.DEBUG,
     )
 
 
@@ -98,13 +93,26 @@ class Consumer:
     batch_size: int = 100
     ack_wait_s: float = 30.0  # a message not acked in time (crashed consumer) is redelivered
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
-    _by_type: dict[str, tuple[type[Contract], Handler]] = field(init=False, repr=False)
+    idle_fetch_s: float = 1.0  # how long one fetch waits for a first message (and a stop waits for it)
+    gather_s: float = 0.01  # after the first message, how long to gather more for the same batch
+    by_type: dict[str, tuple[type[Contract], Handler]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_type = {contract.type_name(): (contract, handler) for contract, handler in self.handlers.items()}
+        self.by_type = {contract.type_name(): (contract, handler) for contract, handler in self.handlers.items()}
 
     def durable(self, service: str, stream: str) -> str:
         return f"{service}-{self.purpose}-{stream}"
+
+    def consumer_config(self, durable: str) -> ConsumerConfig:
+        return ConsumerConfig(
+            name=durable,
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait_s,
+            max_deliver=-1,
+            deliver_policy=self.deliver_policy,
+            max_ack_pending=1000,
+        )
 
 
 @dataclass
@@ -114,83 +122,62 @@ class DeliveryRules:
     sessions: async_sessionmaker
     inbox: Table
     max_deliver: int
-    broker: NatsBroker
 
     def retry_delay(self, delivered: int) -> float:
         return RETRY_DELAYS_S[min(delivered - 1, len(RETRY_DELAYS_S) - 1)]
 
 
-def subscribe(broker: NatsBroker, consumer: Consumer, rules: DeliveryRules) -> None:
-    """Register one pull subscriber per stream of the consumer, with the delivery rules above."""
-    for stream in consumer.streams:
-        durable = consumer.durable(rules.service, stream)
-        subscriber = broker.subscriber(
-            rules.topology.subject(f"{stream}.>"),
-            stream=JStream(name=rules.topology.stream_of_service(stream), declare=False),
-            durable=durable,
-            pull_sub=PullSub(batch_size=consumer.batch_size, timeout=1.0),
-            config=ConsumerConfig(
-                durable_name=durable,
-                ack_policy=ServerAckPolicy.EXPLICIT,
-                ack_wait=consumer.ack_wait_s,
-                max_deliver=-1,
-                deliver_policy=consumer.deliver_policy,
-                max_ack_pending=1000,
-            ),
-            ack_policy=AckPolicy.MANUAL,
-            title=durable,
-        )
-        subscriber(_make_wrapper(consumer, durable, rules))
+class Subscription:
+    """A consumer's pull loops, one per stream it reads: `await start(connection)`, `await stop()`."""
 
+    def __init__(self, consumer: Consumer, rules: DeliveryRules) -> None:
+        self.consumer, self.rules = consumer, rules
+        self.durables = [consumer.durable(rules.service, stream) for stream in consumer.streams]
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = asyncio.Event()
 
-def _make_wrapper(consumer: Consumer, durable: str, rules: DeliveryRules):
-    batcher = _Batcher(lambda raws: deliver(consumer, durable, rules, raws))
+    async def start(self, connection: Client) -> None:
+        js = connection.jetstream()
+        self._stopping.clear()
+        for stream, durable in zip(self.consumer.streams, self.durables):
+            stream_name = self.rules.topology.stream_of_service(stream)
+            await js.add_consumer(stream_name, config=self.consumer.consumer_config(durable))
+            pull = await js.pull_subscribe_bind(durable=durable, stream=stream_name)
+            self._tasks.append(asyncio.create_task(self._pull(js, pull, durable), name=f"consumer-{durable}"))
 
-    async def handle(msg: NatsMessage) -> None:
-        await batcher.submit(msg.raw_message)
+    async def stop(self, timeout: float | None = None) -> None:
+        """Let each loop handle the batch it is fetching, then stop; cancelled after `timeout`."""
+        self._stopping.set()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout or self.consumer.idle_fetch_s + 15)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    handle.__name__ = durable.replace("-", "_")
-    return handle
-
-
-class _Batcher:
-    """Gathers the messages FastStream hands over one by one into batches for `deliver`.
-
-    FastStream's pull loop starts one task per message of a fetched batch, all at once; each task
-    queues its message here (in stream order) and waits. One worker takes whatever is queued and
-    handles it as a batch. (FastStream's own batch mode keeps fetching until the batch is full, and
-    with nats-py 2.16 loses the partial batch to redelivery when a fetch times out.)
-    """
-
-    def __init__(self, process: Callable[[list[Msg]], Awaitable[None]]) -> None:
-        self.process = process
-        self.queued: list[tuple[Msg, asyncio.Future]] = []
-        self.worker: asyncio.Task | None = None
-
-    async def submit(self, raw: Msg) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.queued.append((raw, done))
-        if self.worker is None or self.worker.done():
-            self.worker = asyncio.create_task(self._work())
-        await done
-
-    async def _work(self) -> None:
-        await asyncio.sleep(0)  # let the other tasks of the fetched batch queue their messages
-        while self.queued:
-            batch, self.queued = self.queued, []
-            try:
-                await self.process([raw for raw, _ in batch])
-                failure = None
-            except Exception as exc:  # unexpected: unacked messages are redelivered after ack_wait
-                log.exception("consumer batch failed")
-                failure = exc
-            for _, done in batch:
-                if done.done():  # its task was cancelled (shutdown)
+    async def _pull(self, js, pull, durable: str) -> None:
+        consumer = self.consumer
+        try:
+            while not self._stopping.is_set():
+                try:
+                    batch = await pull.fetch(1, timeout=consumer.idle_fetch_s)
+                except TimeoutError:  # nothing arrived (nats.errors.TimeoutError is one too)
                     continue
-                if failure is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(failure)
+                except Exception as exc:  # disconnected, or the server is restarting: try again
+                    log.warning("%s: fetch failed (%r); trying again in 1 s", durable, exc)
+                    await asyncio.sleep(1)
+                    continue
+                if consumer.batch_size > 1:
+                    with contextlib.suppress(Exception):  # nothing more there (a timeout) is fine
+                        batch += await pull.fetch(consumer.batch_size - 1, timeout=consumer.gather_s)
+                try:
+                    await deliver(consumer, durable, self.rules, js, batch)
+                except Exception:  # unexpected: the unacked messages are redelivered after ack_wait
+                    log.exception("%s: batch of %d failed", durable, len(batch))
+        finally:
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
 
 
 @dataclass
@@ -200,84 +187,68 @@ class _Delivery:
     event: CloudEvent
     data: Contract
     handler: Handler
-    outcome: str | Exception = "pending"
 
 
-async def deliver(consumer: Consumer, durable: str, rules: DeliveryRules, raws: list[Msg]) -> None:
-    """Handle a fetched batch: all of it in one transaction, in stream order.
-
-    If any handler fails, that transaction is rolled back and the batch is handled again one event
-    per transaction, so only the failing event is retried or dead-lettered.
-    """
-    ready = [item for raw in raws if (item := await _admit(consumer, durable, rules, raw)) is not None]
+async def deliver(consumer: Consumer, durable: str, rules: DeliveryRules, js, raws: list[Msg]) -> None:
+    """Handle a fetched batch: all of it in one transaction, in stream order, or, if any handler
+    fails, one event per transaction (so only the failing event is retried or dead-lettered)."""
+    ready = [item for raw in raws if (item := await _admit(consumer, durable, rules, js, raw)) is not None]
     if not ready:
         return
-    try:
+    CONSUMER_BATCH.labels(rules.service, durable).observe(len(ready))
+
+    async def handle(items: list[_Delivery]) -> list[str]:
+        outcomes = []
         async with rules.sessions() as session, session.begin():
-            fresh = await claim_many(session, rules.inbox, durable, [item.event.id for item in ready])
-            for item in ready:
+            fresh = await claim_many(session, rules.inbox, durable, [item.event.id for item in items])
+            for item in items:
                 if item.event.id in fresh:
                     fresh.discard(item.event.id)  # the same event twice in one batch: once
                     with _event_context(item.event.id):
                         await item.handler(item.event, item.data, session)
-                    item.outcome = "processed"
+                    outcomes.append("processed")
                 else:
-                    item.outcome = "duplicate"
-    except Exception:
-        for item in ready:
-            await _one_by_one(rules, durable, item)
-    else:
-        for item in ready:
-            await _settle(rules, durable, item)
+                    outcomes.append("duplicate")
+        return outcomes
+
+    for item, outcome in zip(ready, await batch_or_each(ready, handle)):
+        await _settle(rules, durable, js, item, outcome)
 
 
-async def _admit(consumer: Consumer, durable: str, rules: DeliveryRules, raw: Msg) -> _Delivery | None:
+async def _admit(consumer: Consumer, durable: str, rules: DeliveryRules, js, raw: Msg) -> _Delivery | None:
     """Parse and check a message; settles (acks, dead-letters) the ones that cannot be handled."""
     delivered = raw.metadata.num_delivered if raw.metadata else 1
     try:
         event = CloudEvent.model_validate_json(raw.data)
     except ValidationError as exc:
-        await _dead_letter(rules, durable, raw, f"not a CloudEvent: {_first_error(exc)}")
+        await _dead_letter(rules, durable, js, raw, f"not a CloudEvent: {_first_error(exc)}")
         return None
-    known = consumer._by_type.get(event.type)
+    known = consumer.by_type.get(event.type)
     if known is None:
         EVENTS_CONSUMED.labels(rules.service, durable, event.type, "skipped").inc()
         await raw.ack()
         return None
     contract, handler = known
     try:
-        data = contract.model_validate(event.data)
+        data = contract.read(event.data)
     except ValidationError as exc:
-        await _dead_letter(rules, durable, raw, f"{event.type} does not match its contract: {_first_error(exc)}", event.type)
+        await _dead_letter(rules, durable, js, raw, f"{event.type} does not match its contract: {_first_error(exc)}", event.type)
         return None
     if delivered > rules.max_deliver:  # it crashed the consumer on earlier deliveries
-        await _dead_letter(rules, durable, raw, f"gave up after {delivered - 1} deliveries", event.type)
+        await _dead_letter(rules, durable, js, raw, f"gave up after {delivered - 1} deliveries", event.type)
         return None
     return _Delivery(raw, delivered, event, data, handler)
 
 
-async def _one_by_one(rules: DeliveryRules, durable: str, item: _Delivery) -> None:
-    with _event_context(item.event.id):
-        try:
-            async with rules.sessions() as session, session.begin():
-                fresh = await claim(session, rules.inbox, durable, item.event.id)
-                if fresh:
-                    await item.handler(item.event, item.data, session)
-            item.outcome = "processed" if fresh else "duplicate"
-        except Exception as exc:
-            item.outcome = exc
-    await _settle(rules, durable, item)
-
-
-async def _settle(rules: DeliveryRules, durable: str, item: _Delivery) -> None:
+async def _settle(rules: DeliveryRules, durable: str, js, item: _Delivery, outcome: str | BaseException) -> None:
     """Ack what is done; dead-letter what can never succeed; retry the rest with a delay."""
-    event_type, outcome = item.event.type, item.outcome
+    event_type = item.event.type
     with _event_context(item.event.id):
         if isinstance(outcome, PermanentError):
-            await _dead_letter(rules, durable, item.raw, str(outcome), event_type)
-        elif isinstance(outcome, Exception):
+            await _dead_letter(rules, durable, js, item.raw, str(outcome), event_type)
+        elif isinstance(outcome, BaseException):
             if item.delivered >= rules.max_deliver:
-                await _dead_letter(rules, durable, item.raw, f"failed {item.delivered} times, last: {outcome!r}", event_type)
+                await _dead_letter(rules, durable, js, item.raw, f"failed {item.delivered} times, last: {outcome!r}", event_type)
             else:
                 log.warning("handler failed (delivery %d of %d), retrying: %r", item.delivered, rules.max_deliver, outcome)
                 EVENTS_CONSUMED.labels(rules.service, durable, event_type, "retried").inc()
@@ -296,7 +267,7 @@ def _event_context(event_id: str):
         current_event_id.reset(token)
 
 
-async def _dead_letter(rules: DeliveryRules, durable: str, raw: Msg, reason: str, event_type: str = "unknown") -> None:
+async def _dead_letter(rules: DeliveryRules, durable: str, js, raw: Msg, reason: str, event_type: str = "unknown") -> None:
     """Store the message with its reason in the dead-letter stream, then ack it.
 
     If the dead-letter stream cannot be reached the message is nak'ed instead, never dropped.
@@ -311,9 +282,7 @@ async def _dead_letter(rules: DeliveryRules, durable: str, raw: Msg, reason: str
     }
     subject = rules.topology.dead_letter_subject(rules.service, durable)
     try:
-        await rules.broker.connection.jetstream().publish(
-            subject, raw.data, stream=rules.topology.stream_for_subject(rules.topology.unqualified(subject)), headers=headers
-        )
+        await js.publish(subject, raw.data, stream=rules.topology.stream_for_subject(rules.topology.unqualified(subject)), headers=headers)
     except Exception as exc:
         log.error("could not dead-letter message (will be redelivered): %r", exc)
         await raw.nak(delay=rules.retry_delay(2))

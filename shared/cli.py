@@ -119,7 +119,7 @@ def asyncapi(out: Path = typer.Option(Path("docs/asyncapi"), help="Directory for
     settings = load_settings()
     for service in SERVICES:
         runtime = importlib.import_module(f"services.{service}.app").build_app(settings).state.runtime
-        (out / f"{service}.json").write_text(json.dumps(specification(runtime.broker, service), indent=2) + "\n")
+        (out / f"{service}.json").write_text(json.dumps(specification(runtime), indent=2) + "\n")
         console.print(f"wrote {out / f'{service}.json'}")
 
 

@@ -3,13 +3,18 @@
 A model's TYPE is its CloudEvents `type`; its SUBJECT the catalogue subject (without namespace).
 Change a model incompatibly by adding a new model with the next version, never by editing a
 published one. No model carries names, e-mail addresses, phone numbers or birthdates of people.
+
+Producers are strict, readers tolerant: building a model (what a producer does) refuses unknown
+fields, while `Contract.read` (what every consumer does) ignores them, at every depth. So a field
+added to a contract (with a default) can be deployed in its producer before its consumers: during
+the rolling deploy the old consumers read the new events as they read the old ones.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +29,15 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     SUBJECT: ClassVar[str]
     VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def read(cls, data: Any) -> Self:
+        """The contract of a consumed event's `data`: validated, unknown fields ignored."""
+        return cls.model_validate(data, extra="ignore")
+
+    @classmethod
+    def read_json(cls, data: str | bytes) -> Self:
+        return cls.model_validate_json(data, extra="ignore")
 
     @classmethod
     def type_name(cls) -> str:

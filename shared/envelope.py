@@ -28,8 +28,9 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
 
     def contract(self) -> Contract:
-        """The typed data; raises KeyError for an unknown type, ValidationError for bad data."""
-        return contract_for_type(self.type).model_validate(self.data)
+        """The typed data, read tolerantly (`Contract.read`); raises KeyError for an unknown type,
+        ValidationError for bad data."""
+        return contract_for_type(self.type).read(self.data)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

@@ -21,6 +21,16 @@ DEAD_LETTERS = Counter("girlsday_dead_letters_total", "Messages moved to the dea
 CONSUMER_PENDING = Gauge(
     "girlsday_consumer_pending", "Messages in the stream not yet processed by the durable consumer", ["service", "consumer"]
 )
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+CONSUMER_BATCH = Histogram(
+    "girlsday_consumer_batch_size",
+    "Events a consumer fetched and handled in one transaction",
+    ["service", "consumer"],
+    buckets=BATCH_BUCKETS,
+)
+GROUP_COMMIT_BATCH = Histogram(
+    "girlsday_group_commit_batch_size", "Units of work a group commit ran in one transaction", ["name"], buckets=BATCH_BUCKETS
+)
 HTTP_REQUESTS = Counter("girlsday_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_DURATION = Histogram(
     "girlsday_http_request_duration_seconds",

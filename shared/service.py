@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -20,8 +21,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import db, problems, secrets
-from shared.asyncapi import document_publishers, specification
-from shared.broker import Consumer, DeliveryRules, make_broker, subscribe
+from shared.asyncapi import specification
+from shared.broker import Consumer, DeliveryRules, Subscription, make_broker
 from shared.inbox import inbox_table
 from shared.metrics import CONSUMER_PENDING, HTTP_DURATION, HTTP_REQUESTS
 from shared.outbox import Outbox, OutboxRelay, Transaction, outbox_table
@@ -31,6 +32,7 @@ from shared.topology import Topology, declare_streams
 log = logging.getLogger(__name__)
 
 Hook = Callable[["Runtime"], Awaitable[None]]
+GRACEFUL_TIMEOUT_S = 15.0  # how long a stopping consumer may take to finish the batch in hand
 
 
 async def run_every(interval_s: float, job: Callable[[], Awaitable[object]], name: str, *, backoff: float = 3.0) -> None:
@@ -52,8 +54,21 @@ def service_tables(metadata: MetaData) -> tuple:
     return outbox_table(metadata), inbox_table(metadata)
 
 
+class Worker(Protocol):
+    """A background part of a service that the runtime starts and stops with it (a group commit, a
+    publisher loop ...). `stop` finishes what the worker accepted before it returns."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Runtime:
+    """Everything a service runs besides its routes; it owns every background task of the service:
+    consumers, the outbox relay, workers (`add_worker`), periodic jobs (`every`), one-off tasks
+    (`spawn`) and the consumer-lag watcher."""
+
     name: ServiceName
     settings: Settings
     metadata: MetaData
@@ -80,30 +95,39 @@ class Runtime:
             sessions=self.sessions,
             inbox=self.metadata.tables["inbox"],
             max_deliver=self.settings.max_deliver,
-            broker=self.broker,
         )
         self.consumers = list(self.consumers)
-        for consumer in self.consumers:
-            subscribe(self.broker, consumer, self._rules)
-        document_publishers(self.broker, self.name, self.topology)
+        self._subscriptions = [Subscription(consumer, self._rules) for consumer in self.consumers]
         self.relay: OutboxRelay | None = None
         # (read, write) for the outbox relay's database work, if the service runs its transactions
         # its own way (see OutboxRelay); None: a session each.
         self.relay_transactions: tuple[Transaction, Transaction] | None = None
-        self._lag_task: asyncio.Task | None = None
+        self._workers: list[Worker] = []
         self._periodic: list[tuple[float, Callable[[], Awaitable[object]], str]] = []
-        self._periodic_tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task] = []  # periodic jobs and spawned tasks
+        self.every(self.settings.lag_interval_s, self.measure_lag, "consumer-lag")
 
     def every(self, interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
         """Run `job` every `interval_s` while the service runs (see `run_every`): started after the
         on_start hooks, cancelled before the on_stop hooks. Call before start."""
         self._periodic.append((interval_s, job, name))
 
+    def add_worker(self, worker: Worker) -> None:
+        """Start `worker` after the on_start hooks; stop it (in reverse order) before the on_stop hooks."""
+        self._workers.append(worker)
+
+    def spawn(self, job: Awaitable[object], name: str) -> asyncio.Task:
+        """Run a one-off job (e.g. a run that starts later) as a task of the service, cancelled at stop."""
+        task = asyncio.create_task(_logged(job, f"{self.name} {name}"), name=f"{self.name}-{name}")
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: t in self._tasks and self._tasks.remove(t))
+        return task
+
     def add_consumers(self, consumers: Sequence[Consumer]) -> None:
         """Consumers whose handlers need the runtime (its outbox, settings); call before start."""
         for consumer in consumers:
             self.consumers.append(consumer)
-            subscribe(self.broker, consumer, self._rules)
+            self._subscriptions.append(Subscription(consumer, self._rules))
 
     @property
     def js(self):
@@ -127,31 +151,38 @@ class Runtime:
             write=write,
         )
         self.relay.start()
-        self._lag_task = asyncio.create_task(self._watch_lag())
+        for subscription in self._subscriptions:
+            await subscription.start(self.broker.connection)
         for hook in self.on_start:
             await hook(self)
-        self._periodic_tasks = [
+        for worker in self._workers:
+            await worker.start()
+        self._tasks.extend(
             asyncio.create_task(run_every(interval_s, job, f"{self.name} {name}"), name=f"{self.name}-{name}")
             for interval_s, job, name in self._periodic
-        ]
+        )
         self.started = True
 
     async def stop(self) -> None:
         """Stop in order, each step bounded, so shutdown always ends: nothing is lost by a cut-short
         step (unacked messages are redelivered, unpublished events stay in the outbox)."""
-        for task in self._periodic_tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        await _bounded(asyncio.gather(*self._periodic_tasks, return_exceptions=True), 10, "periodic jobs")
+        await _bounded(asyncio.gather(*tasks, return_exceptions=True), 10, "periodic jobs and tasks")
+        for worker in reversed(self._workers):
+            await _bounded(worker.stop(), 10, f"worker {type(worker).__name__}")
         for hook in self.on_stop:
             await _bounded(hook(self), 10, "on_stop hook")
-        if self._lag_task:
-            self._lag_task.cancel()
-        subscribers = asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
-        await _bounded(subscribers, 20, "subscribers")  # in-flight handlers finish (graceful_timeout)
+        # in-flight batches finish (within the graceful timeout), then the loops end
+        await _bounded(
+            asyncio.gather(*(s.stop(timeout=GRACEFUL_TIMEOUT_S) for s in self._subscriptions)), GRACEFUL_TIMEOUT_S + 5, "consumers"
+        )
         if self.relay:
             await _bounded(self.relay.stop(), 8, "outbox relay")  # publishes what is left while NATS is connected
         await _bounded(self.broker.stop(), 8, "broker")
         await _bounded(self.engine.dispose(), 4, "database pool")
+        self.started = False
 
     async def health(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -164,15 +195,27 @@ class Runtime:
         checks["nats"] = "ok" if connection is not None and connection.is_connected else "unreachable"
         return checks
 
-    async def _watch_lag(self) -> None:
-        while True:
-            for consumer in self.consumers:
-                for stream in consumer.streams:
-                    durable = consumer.durable(self.name, stream)
-                    with contextlib.suppress(Exception):
-                        info = await self.js.consumer_info(self.topology.stream_of_service(stream), durable)
-                        CONSUMER_PENDING.labels(self.name, durable).set(info.num_pending + info.num_ack_pending)
-            await asyncio.sleep(5)
+    async def measure_lag(self) -> dict[str, int]:
+        """Messages each durable consumer of this service has not yet processed (pending or unacked),
+        also set as `girlsday_consumer_pending`; the one lag watcher of the platform."""
+        lags: dict[str, int] = {}
+        for consumer in self.consumers:
+            for stream in consumer.streams:
+                durable = consumer.durable(self.name, stream)
+                with contextlib.suppress(Exception):  # not created yet, or NATS away: next turn
+                    info = await self.js.consumer_info(self.topology.stream_of_service(stream), durable)
+                    lags[durable] = info.num_pending + info.num_ack_pending
+                    CONSUMER_PENDING.labels(self.name, durable).set(lags[durable])
+        return lags
+
+
+async def _logged(job: Awaitable[object], name: str) -> None:
+    try:
+        await job
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("task %s failed", name)
 
 
 class HttpMetrics:
@@ -239,7 +282,7 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document of this service's events")
     async def asyncapi() -> JSONResponse:
-        return JSONResponse(specification(runtime.broker, runtime.name))
+        return JSONResponse(specification(runtime))
 
     for router in routers:
         app.include_router(router)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_deliver: int = Field(5, ge=1, le=100)
     declare_streams: bool = True  # production: false, streams come from `girlsday streams`
     embedded_nats_port: int = Field(-1, ge=-1, le=65535)
+    lag_interval_s: float = Field(5.0, gt=0)  # how often each service measures its consumers' lag
 
     registration_database_url: str | None = None
     matching_database_url: str | None = None

@@ -167,7 +167,15 @@ EVENTS = dashboard(
             [target(f'sum by (service, consumer) (rate(girlsday_events_consumed_total{{{SVC}, outcome="retried"}}[5m]))', "{{consumer}}")],
             unit="ops",
         ),
-        panel("Reporting projection lag by stream", [target("max by (stream) (girlsday_reporting_projection_lag)", "{{stream}}")]),
+        panel(
+            "Reporting projection lag by stream",
+            [
+                target(
+                    'max by (consumer) (girlsday_consumer_pending{service="reporting", consumer=~"reporting-projections-.*"})',
+                    "{{consumer}}",
+                )
+            ],
+        ),
         panel(
             "Duplicates skipped by the inbox",
             [

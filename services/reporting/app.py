@@ -1,9 +1,6 @@
-"""Wiring of the reporting service: projections consumer, partner KPI publisher, lag, HTTP."""
+"""Wiring of the reporting service: projections consumer, partner KPI publisher, HTTP."""
 
 from __future__ import annotations
-
-import asyncio
-import contextlib
 
 from fastapi import FastAPI
 
@@ -11,7 +8,6 @@ from services.reporting.api import router
 from services.reporting.config import ReportingSettings
 from services.reporting.handlers import projections
 from services.reporting.kpi import KpiPublisher
-from services.reporting.lag import watch_lag
 from services.reporting.pages import pages
 from services.reporting.store import metadata
 from shared.service import Runtime, create_app
@@ -24,21 +20,9 @@ breakdowns, registrations per day, surveys), CSV exports, a dashboard, and the p
 
 def build_app(settings: Settings, reporting: ReportingSettings | None = None) -> FastAPI:
     reporting = reporting or ReportingSettings()
-    tasks: list[asyncio.Task] = []
-
-    async def start(rt: Runtime) -> None:
-        publisher.start()
-        tasks.append(asyncio.create_task(watch_lag(rt.js, rt.topology, reporting.lag_interval_s)))
-
-    async def stop(_rt: Runtime) -> None:
-        await publisher.stop()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    runtime = Runtime("reporting", settings, metadata, consumers=[projections], on_start=[start], on_stop=[stop])
+    runtime = Runtime("reporting", settings, metadata, consumers=[projections])
     publisher = KpiPublisher(runtime.sessions, runtime.outbox, interval=reporting.kpi_interval_s, threshold=reporting.suppression_threshold)
+    runtime.add_worker(publisher)
     app = create_app(runtime, [router, pages], title="girlsday reporting", description=DESCRIPTION)
     app.state.kpi_publisher = publisher
     app.state.reporting_settings = reporting

@@ -9,4 +9,3 @@ class ReportingSettings(BaseSettings):
 
     kpi_interval_s: float = Field(10.0, ge=0, description="at most one partner KPI event per programme this often")
     suppression_threshold: int = Field(10, ge=1, description="public counts under this are suppressed")
-    lag_interval_s: float = Field(2.0, gt=0, description="how often projection lag is measured")

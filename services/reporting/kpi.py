@@ -49,7 +49,7 @@ class KpiPublisher:
                 self._dirty |= touched
             self._wakeup.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._stopping = False
         self._task = asyncio.create_task(self._run())
 

@@ -51,14 +51,11 @@ def build_app(settings: Settings, config: SurveysConfig | None = None, clock: Ca
         config.reminder_interval_s, lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders"
     )
 
-    async def start_jobs(_runtime: Runtime) -> None:
-        ctx.writer.start()
+    runtime.add_worker(ctx.writer)
 
-    async def stop_jobs(_runtime: Runtime) -> None:  # after the periodic jobs have stopped
-        await ctx.writer.stop()
+    async def stop_jobs(_runtime: Runtime) -> None:  # after the periodic jobs and the writer have stopped
         shutdown_pool()
 
-    runtime.on_start = [start_jobs]
     runtime.on_stop = [stop_jobs]
     app = create_app(runtime, [api.router, pages.router], title="girlsday surveys", description=DESCRIPTION)
     app.state.surveys = ctx

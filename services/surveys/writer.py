@@ -1,7 +1,7 @@
 """Group commit of responses: many pupils' responses, checked and stored in one transaction.
 
-A request hands its token and answers to the writer and waits. The writer takes whatever has
-queued up (up to `max_batch`), reads every token's invitation in one query, applies each rule
+A request hands its token and answers to the writer and waits. The group commit takes whatever has
+queued up (up to `max_batch`); the writer reads every token's invitation in one query, applies each rule
 (`decide`) to each response on its own, and inserts the accepted rows with their outbox events
 in one transaction: the outbox guarantee holds per row, and a refused row never blocks the
 others. If the batch transaction fails as a whole (e.g. another replica stored the same token
@@ -13,24 +13,21 @@ each hop waits for the scheduler. Batching turns ~6 hops per response into ~6 pe
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.batching import GroupCommit
 from shared.contracts import ResponseRecorded
 from shared.outbox import Outbox
 
 from . import store
 from .errors import SurveyRefused
-
-log = logging.getLogger(__name__)
 
 # decide(session, invitation row or None, token, answers, now) -> cleaned answers + questionnaire ref,
 # or raises the refusal (SurveyRefused / InvalidAnswers) that the request should get
@@ -42,65 +39,31 @@ class _Pending:
     token: str
     answers: Any
     now: datetime
-    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class ResponseWriter:
+    """Responses stored through the platform's group commit (`shared.batching.GroupCommit`); a worker
+    of the runtime (started and drained with the service)."""
+
     def __init__(self, sessions: async_sessionmaker, outbox: Outbox, decide: Decide, max_batch: int = 500) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.decide = decide
-        self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self.group = GroupCommit("surveys-responses", self._commit, max_batch=max_batch)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="surveys-response-writer")
+    async def start(self) -> None:
+        await self.group.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        while not self._queue.empty():  # finish what was accepted before the stop
-            await self._commit([self._queue.get_nowait()])
+        await self.group.stop()
 
     async def write(self, token: str, answers: Any, now: datetime) -> str:
         """Check and store one response; return its id or raise the refusal."""
-        pending = _Pending(token, answers, now)
-        if self._task is None or self._task.done():
-            await self._commit([pending])
-        else:
-            self._queue.put_nowait(pending)
-        return await pending.done
+        return await self.group.submit(_Pending(token, answers, now))
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        try:
-            async with self.sessions() as session, session.begin():
-                outcomes = await self._store(session, batch)
-        except Exception as exc:
-            if len(batch) == 1:
-                if not batch[0].done.done():
-                    batch[0].done.set_exception(exc)
-                return
-            log.warning("batch of %d responses failed (%r); storing one by one", len(batch), exc)
-            for pending in batch:
-                await self._commit([pending])
-            return
-        for pending, outcome in zip(batch, outcomes):
-            if pending.done.done():
-                continue
-            if isinstance(outcome, Exception):
-                pending.done.set_exception(outcome)
-            else:
-                pending.done.set_result(outcome)
+    async def _commit(self, batch: list[_Pending]) -> list[str | Exception]:
+        async with self.sessions() as session, session.begin():
+            return await self._store(session, batch)
 
     async def _store(self, session: AsyncSession, batch: list[_Pending]) -> list[str | Exception]:
         invitations = await store.invitations_for_responses(session, list({p.token for p in batch}))

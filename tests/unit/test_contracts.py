@@ -6,7 +6,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import Contract, KpiUpdated, SchoolRegistered, _all_contracts, contract_for_type
+from shared.contracts import Contract, GroupRegistered, KpiUpdated, PupilRef, SchoolRegistered, _all_contracts, contract_for_type
 from shared.envelope import CloudEvent, make_event
 from shared.logs import _EventContext, current_event_id
 from shared.topology import Topology
@@ -56,6 +56,17 @@ def test_unknown_type_and_bad_data_are_told_apart():
 def test_contracts_refuse_unknown_fields():
     with pytest.raises(ValidationError, match="extra"):
         SchoolRegistered(school_id="s", brin="12AB", name="X", level="vo", postcode="1234 AB", email="a@b.nl")
+
+
+def test_consumers_read_an_event_with_fields_added_by_a_newer_producer_at_any_depth():
+    group = GroupRegistered(group_id="g", school_id="s", programme_id="p", pupil_count=12, pupils=[PupilRef(pupil_ref="2b-01")])
+    newer = group.model_dump(mode="json") | {"travel_mode": "bus"}
+    newer["split"]["prefer_mornings"] = True
+    newer["pupils"][0]["wheelchair"] = False
+    assert GroupRegistered.read(newer) == group
+    assert CloudEvent.model_validate_json(make_event(group, source="/t").model_copy(update={"data": newer}).to_bytes()).contract() == group
+    with pytest.raises(ValidationError, match="extra"):  # producers stay strict
+        GroupRegistered.model_validate(newer)
 
 
 def test_partner_kpi_events_carry_the_programme_in_their_subject():

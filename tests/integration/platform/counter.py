@@ -7,11 +7,12 @@ import asyncio
 import os
 import sys
 
+import nats
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared import db
-from shared.broker import Consumer, DeliveryRules, PermanentError, make_broker, subscribe
+from shared.broker import Consumer, DeliveryRules, PermanentError, Subscription
 from shared.contracts import SchoolRegistered
 from shared.inbox import inbox_table
 from shared.topology import Topology
@@ -22,7 +23,11 @@ counters = Table("counters", metadata, Column("name", String(20), primary_key=Tr
 seen = Table("seen", metadata, Column("school_id", String(36), primary_key=True), Column("times", Integer, nullable=False))
 
 
-def build(topology: Topology, sessions, broker, *, max_deliver: int = 3, delay: float = 0.0, ack_wait: float = 30.0) -> Consumer:
+def build(
+    topology: Topology, sessions, *, max_deliver: int = 3, delay: float = 0.0, ack_wait: float = 30.0, batch_size: int = 20
+) -> Subscription:
+    """The counter consumer; `await subscription.start(nats_connection)` runs it."""
+
     async def count(event, data: SchoolRegistered, session) -> None:
         if data.name == "poison":
             raise RuntimeError("this school always fails")
@@ -38,11 +43,10 @@ def build(topology: Topology, sessions, broker, *, max_deliver: int = 3, delay: 
             await session.execute(update(seen).where(seen.c.school_id == data.school_id).values(times=existing + 1))
 
     consumer = Consumer(
-        purpose="counter", streams=("registration",), handlers={SchoolRegistered: count}, ack_wait_s=ack_wait, batch_size=20
+        purpose="counter", streams=("registration",), handlers={SchoolRegistered: count}, ack_wait_s=ack_wait, batch_size=batch_size
     )
-    rules = DeliveryRules(service="reporting", topology=topology, sessions=sessions, inbox=inbox, max_deliver=max_deliver, broker=broker)
-    subscribe(broker, consumer, rules)
-    return consumer
+    rules = DeliveryRules(service="reporting", topology=topology, sessions=sessions, inbox=inbox, max_deliver=max_deliver)
+    return Subscription(consumer, rules)
 
 
 async def prepare(url: str):
@@ -74,9 +78,8 @@ async def _read(engine) -> tuple[int, dict[str, int]]:
 async def _main() -> None:
     nats_url, database_url, namespace, delay, ack_wait = sys.argv[1:6]
     engine = await prepare(database_url)
-    broker = make_broker("reporting", [nats_url])
-    build(Topology(namespace), db.session_factory(engine), broker, delay=float(delay), ack_wait=float(ack_wait))
-    await broker.start()
+    nc = await nats.connect(nats_url)
+    await build(Topology(namespace), db.session_factory(engine), delay=float(delay), ack_wait=float(ack_wait)).start(nc)
     print("ready", flush=True)
     await asyncio.Event().wait()
 

@@ -32,10 +32,21 @@ async def test_every_service_reports_healthy_with_metrics(start_service):
             assert health.json()["checks"] == {"database": "ok", "nats": "ok"}
             metrics = await client.get("/metrics")
             assert "girlsday_outbox_pending" in metrics.text
-            channels = (await client.get("/asyncapi.json")).json()["channels"]
-            documented = " ".join(channel["address"] for channel in channels.values())
+            spec = (await client.get("/asyncapi.json")).json()
+            documented = " ".join(channel["address"] for channel in spec["channels"].values())
             for contract in owned_contracts(name):
                 assert contract.SUBJECT.split(".")[1] in documented
+            # what it consumes: one receive operation per durable, its payload the events it handles
+            received = {op_id for op_id, op in spec["operations"].items() if op["action"] == "receive"}
+            assert "EmptyPayload" not in str(spec)
+            if name != "registration":
+                assert received and all(op_id.startswith(f"{name}-") for op_id in received)
+                schemas = spec["components"]["schemas"]
+                for durable in received:
+                    ref = spec["components"]["messages"][f"{durable}:SubscribeMessage"]["payload"]["$ref"]
+                    payload = schemas[ref.rsplit("/", 1)[1]]
+                    refs = [item["$ref"] for item in payload["anyOf"]] if "anyOf" in payload else [ref]
+                    assert refs and all(ref.endswith("Event") for ref in refs), (durable, payload)
 
 
 async def test_http_requests_are_counted_per_route_template(start_service):
