@@ -105,6 +105,8 @@ def blocking_pairs(pr: Priorities, held: np.ndarray) -> int:
     """Pairs (pupil, activity she prefers to her own) where the activity has room or holds a pupil
     it ranks below her."""
     n, width = pr.prefs.shape
+    if len(pr.cap) == 0:  # no activity at all: nobody can prefer one
+        return 0
     counts = np.bincount(held[held >= 0], minlength=len(pr.cap))
     worst = np.full(len(pr.cap), -1, dtype=np.int64)
     rows = np.flatnonzero(held >= 0)

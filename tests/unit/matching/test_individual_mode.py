@@ -120,6 +120,13 @@ def test_closer_pupil_wins_the_last_place():
         assert result.assignment == {"near": "lab"} and "full" in result.waitlist["far"]
 
 
+def test_a_run_before_any_activity_is_known_waitlists_every_pupil_instead_of_failing():
+    # A run may start while the read model holds the pupils but no activity yet.
+    result = allocate_pupils([Pupil("a", 52.0, 5.0, ("lab",)), Pupil("b", 52.1, 5.0, ())], [], seed=1)
+    assert result.assignment == {} and set(result.waitlist) == {"a", "b"}
+    assert result.quality.blocking_pairs == 0
+
+
 def test_pupils_with_the_same_school_code_in_different_groups_are_placed_and_waitlisted_each_on_their_own():
     # Pupil codes are unique only within a group: the engine tells pupils apart by their ids
     # ("<group>/<code>" in the service) and hands the codes back in the placements.
