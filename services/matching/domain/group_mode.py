@@ -741,16 +741,18 @@ def allocate_groups(
 def _polish(st: _State) -> None:
     """No group (or part of one) stays below a preference it could have without unplacing or
     splitting anyone: a part moves to a better option (slot, then preference) with room for it,
-    joining the group's part there if it has one. Each move lowers the cost, so this ends."""
+    joining the group's part there if it has one. Preferences beyond the top three cost the same
+    in the objective, so among options of equal cost the better-ranked one still wins here. Each
+    move lowers (cost, rank), so this ends."""
     p = st.p
     changed = True
     while changed:
         changed = False
         for g in list(st.parts):
             parts = dict(st.parts[g])
-            pc, c = p.prefc[g], p.cands[g]
+            pc, c, rank = p.prefc[g], p.cands[g], p.ranks[g]
             for pos, n in sorted(parts.items()):
-                better = np.flatnonzero((pc < pc[pos]) & (st.remaining[c] >= n))
+                better = np.flatnonzero(((pc < pc[pos]) | ((pc == pc[pos]) & (rank < rank[pos]))) & (st.remaining[c] >= n))
                 if len(better):
                     q = int(better[0])
                     moved = {k: v for k, v in parts.items() if k != pos}
