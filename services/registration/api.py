@@ -1,6 +1,6 @@
 """HTTP routes of the registration service: thin — authorise, call `service`, answer.
 
-Every POST (and PUT/DELETE) honours an `Idempotency-Key` header (see `idempotency.py`).
+Every POST (and PUT/PATCH/DELETE) honours an `Idempotency-Key` header (see `idempotency.py`).
 """
 
 from __future__ import annotations
@@ -173,11 +173,30 @@ async def get_group(group_id: str, request: Request, who: Principal = Depends(au
     return await _read(request, one)
 
 
-@router.put("/groups/{group_id}", response_model=s.GroupOut, tags=["groups"], responses=WRITE, summary="Edit a group (before the deadline)")
+@router.put(
+    "/groups/{group_id}",
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=WRITE,
+    summary="Replace a group (before the deadline): every field is required; to change some, PATCH",
+)
 async def update_group(
     group_id: str, body: s.GroupUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
 ):
     return await execute(request, who.key(), lambda conn: (200, cmd.update_group(conn, _runtime(request).outbox, who, group_id, body)))
+
+
+@router.patch(
+    "/groups/{group_id}",
+    response_model=s.GroupOut,
+    tags=["groups"],
+    responses=WRITE,
+    summary="Change some of a group's fields (before the deadline); what is not named stays as it is",
+)
+async def patch_group(
+    group_id: str, body: s.GroupPatch, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(request, who.key(), lambda conn: (200, cmd.patch_group(conn, _runtime(request).outbox, who, group_id, body)))
 
 
 @router.put(
@@ -284,7 +303,7 @@ async def get_activity(activity_id: str, request: Request, who: Principal = Depe
     response_model=s.ActivityOut,
     tags=["activities"],
     responses=WRITE,
-    summary="Edit an activity (before the deadline)",
+    summary="Replace an activity (before the deadline): every field is required; to change some, PATCH",
 )
 async def update_activity(
     activity_id: str, body: s.ActivityUpdate, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
@@ -292,6 +311,19 @@ async def update_activity(
     return await execute(
         request, who.key(), lambda conn: (200, cmd.update_activity(conn, _runtime(request).outbox, who, activity_id, body))
     )
+
+
+@router.patch(
+    "/activities/{activity_id}",
+    response_model=s.ActivityOut,
+    tags=["activities"],
+    responses=WRITE,
+    summary="Change some of an activity's fields (before the deadline; the capacity alone until the event day)",
+)
+async def patch_activity(
+    activity_id: str, body: s.ActivityPatch, request: Request, who: Principal = Depends(authenticated), _k: str | None = IdempotencyKey
+):
+    return await execute(request, who.key(), lambda conn: (200, cmd.patch_activity(conn, _runtime(request).outbox, who, activity_id, body)))
 
 
 @router.put(

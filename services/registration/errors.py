@@ -42,7 +42,8 @@ def problem(e: Exception) -> Problem | None:
         return Problem(
             409,
             e.reason,
-            f"registration is not possible: {e.reason.replace('_', ' ')}; the deadline is {e.deadline.isoformat()}",
+            f"registration is not possible: {e.reason.replace('_', ' ')}; registration is open from "
+            f"{e.opens_at:%Y-%m-%d %H:%M} until the deadline {e.deadline:%Y-%m-%d %H:%M} (Dutch time, Europe/Amsterdam)",
             deadline=e.deadline.isoformat(),
             opens_at=e.opens_at.isoformat(),
         )

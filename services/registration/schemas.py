@@ -1,7 +1,14 @@
-"""Request and response bodies of the HTTP API (shape only; the rules live in `domain/`).
+"""Request and response bodies of the HTTP API (the rules live in `domain/`).
 
 Unknown fields are refused (`extra="forbid"`), strings are bounded and free of control
 characters, numbers are finite: what passes here can always be stored on SQLite and PostgreSQL.
+The formats of identifiers (BRIN, KvK, postcode, e-mail, phone, sector) are checked here too, with
+the domain's own normalisers, so one answer names every field's error at once; the rules that need
+the programme (sizes, ages, preferences) follow in the service layer.
+
+Edits: `PUT` replaces a group or activity and needs every field; `PATCH` merges (RFC 7396 JSON
+merge patch: the fields given replace the stored ones, objects merge, `null` clears an optional
+field, lists are replaced whole).
 """
 
 from __future__ import annotations
@@ -10,9 +17,13 @@ import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, PydanticUndefined
 
+from services.registration.domain import activities as adom
+from services.registration.domain import identifiers as ids
+from services.registration.domain.errors import Invalid, Violation
 from services.registration.domain.identifiers import SECTORS
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")  # below 32, except tab and newline
@@ -28,12 +39,58 @@ def Text(max_length: int, min_length: int = 0, **kw):  # noqa: N802 - reads as a
     return Annotated[str, Field(min_length=min_length, max_length=max_length, **kw), AfterValidator(_printable)]
 
 
+def Format(normalise):  # noqa: N802 - reads as a type
+    """A domain normaliser as a validator: its rule becomes the error's type (`brin_format`, ...)."""
+
+    def check(value: str) -> str:
+        try:
+            return normalise(value)
+        except ids.RuleError as e:
+            raise PydanticCustomError(e.rule, e.message) from None
+
+    return AfterValidator(check)
+
+
 Age = Annotated[int, Field(ge=4, le=25)]
 Id = Text(64, 1)
+Sector = Annotated[Text(40), Format(ids.sector)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def every_field(model: type[BaseModel], name: str, *, required: bool, **annotations) -> type[Body]:
+    """`model`'s fields with their constraints, each required (a PUT replaces, so it names every
+    field) or each optional without a default (a PATCH: only what was sent counts, see
+    `model_fields_set`). `annotations` swaps a field's type (a nested object's own variant)."""
+    fields = {}
+    for field_name, info in model.model_fields.items():
+        variant = FieldInfo.merge_field_infos(info)
+        variant.default, variant.default_factory = (PydanticUndefined if required else None), None
+        fields[field_name] = (annotations.get(field_name, info.annotation), variant)
+    return create_model(name, __base__=Body, **fields)
+
+
+def validated(model: type[BaseModel], data: dict):
+    """`model` of `data` the service layer put together (a merged patch): its errors as a 422's."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise Invalid([Violation(".".join(str(p) for p in err["loc"]), err["type"], err["msg"]) for err in e.errors()]) from None
+
+
+def merge_patch(target: dict, patch: dict) -> dict:
+    """RFC 7396: members of `patch` replace those of `target`, objects merge, null removes."""
+    out = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_patch(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 # --- programmes -------------------------------------------------------------------------------
@@ -67,8 +124,8 @@ class ProgrammeIn(Body):
     kind: Literal["girls_day", "energy_transition"]
     name: Text(200, 1)
     event_date: date
-    opens_at: datetime = Field(description="registration opens (naive times are UTC)")
-    closes_at: datetime = Field(description="the registration deadline")
+    opens_at: datetime = Field(description="registration opens; an offset is kept, a time without one is Dutch time (Europe/Amsterdam)")
+    closes_at: datetime = Field(description="the registration deadline (as opens_at); answers give both in Dutch time")
     targets: Targets = Targets()
     allocation_mode: Literal["groups", "individual"] | None = Field(
         None, description="default: groups for girls_day, individual for energy_transition"
@@ -101,8 +158,8 @@ class ProgrammeOut(BaseModel):
 
 class ContactIn(Body):
     name: Text(200, 1)
-    email: Text(254, 1, examples=["j.devries@hetbaken.nl"])
-    phone: Text(32) = ""
+    email: Annotated[Text(254, 1, examples=["j.devries@hetbaken.nl"]), Format(ids.email)]
+    phone: Annotated[Text(32), Format(lambda v: ids.phone(v) if v.strip() else "")] = ""
 
 
 class SchoolIn(Body):
@@ -120,10 +177,10 @@ class SchoolIn(Body):
             ]
         }
     )
-    brin: Text(16, description="2 digits and 2 letters", examples=["12AB"])
+    brin: Annotated[Text(16, description="2 digits and 2 letters", examples=["12AB"]), Format(ids.brin)]
     name: Text(200, 1)
     level: Literal["po", "vo", "mbo"]
-    postcode: Text(16, description="Dutch postcode, 1234 AB", examples=["3511 AB"])
+    postcode: Annotated[Text(16, description="Dutch postcode, 1234 AB", examples=["3511 AB"]), Format(ids.postcode)]
     municipality: Text(100) = Field("", description="derived from the postcode when empty")
     contact: ContactIn
 
@@ -142,10 +199,10 @@ class CompanyIn(Body):
             ]
         }
     )
-    kvk: Text(16, description="8 digits", examples=["12345678"])
+    kvk: Annotated[Text(16, description="8 digits (spaces and dots are ignored)", examples=["12345678"]), Format(ids.kvk)]
     name: Text(200, 1)
-    sectors: list[Text(40)] = Field(min_length=1, max_length=10, description=f"from: {', '.join(SECTORS)}")
-    postcode: Text(16, examples=["5612 AB"])
+    sectors: list[Sector] = Field(min_length=1, max_length=10, description=f"from: {', '.join(SECTORS)}")
+    postcode: Annotated[Text(16, examples=["5612 AB"]), Format(ids.postcode)]
     contact: ContactIn
 
 
@@ -208,7 +265,7 @@ class GroupFields(Body):
     grades: list[Text(20)] = Field(default_factory=list, max_length=12, examples=[["groep 7", "groep 8"]])
     ages: list[Age] = Field(default_factory=list, max_length=12)
     teacher_name: Text(200) = Field("", description="accompanying teacher (never published in events)")
-    preferred_sectors: list[Text(40)] = Field(default_factory=list, max_length=10)
+    preferred_sectors: list[Sector] = Field(default_factory=list, max_length=10)
     preferred_activities: list[Id] = Field(default_factory=list, max_length=10)
     max_travel_km: float | None = Field(None, gt=0, le=1000)
     split: SplitIn = SplitIn()
@@ -232,8 +289,20 @@ class GroupIn(GroupFields):
     programme_id: Id
 
 
-class GroupUpdate(GroupFields):
+class GroupUpdate(every_field(GroupFields, "GroupReplacement", required=True)):
+    """PUT: the group as a whole; every field is required (leaving one out would clear it)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [GROUP_EXAMPLE]})
+
+
+class SplitPatch(every_field(SplitIn, "SplitChanges", required=False)):
+    pass
+
+
+class GroupPatch(every_field(GroupFields, "GroupChanges", required=False, split=SplitPatch)):
+    """PATCH: only the fields given change; `null` clears an optional one (travel limit, part size)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pupil_count": 27}, {"split": {"may_split": False}}]})
 
 
 class RankingsIn(Body):
@@ -256,17 +325,36 @@ class GroupOut(GroupFields):
 class ActivityFields(Body):
     title: Text(200, 1)
     description: Text(4000) = ""
-    sector: Text(40)
+    sector: Sector
     capacity: int = Field(gt=0, le=2000, description="places (pupils); must be greater than 0")
     levels: list[Literal["po", "vo", "mbo"]] = Field(min_length=1, max_length=3)
     min_age: Age
     max_age: Age
     starts_at: time
     ends_at: time
-    postcode: Text(16)
+    postcode: Annotated[Text(16), Format(ids.postcode)]
     address: Text(300) = ""
     wheelchair_accessible: bool = False
     accessibility_notes: Text(1000) = ""
+
+    # Rules between two fields, checked with the others (each field's error in one answer); the
+    # rules against the programme follow in the service layer.
+    @field_validator("max_age")
+    @classmethod
+    def _ages_in_order(cls, max_age: int, info: ValidationInfo) -> int:
+        return _pair(adom.age_order, info.data.get("min_age"), max_age)
+
+    @field_validator("ends_at")
+    @classmethod
+    def _slot_in_order(cls, ends_at: time, info: ValidationInfo) -> time:
+        return _pair(adom.slot_order, info.data.get("starts_at"), ends_at)
+
+
+def _pair(rule, first, second):
+    """`second` unless `rule(first, second)` finds a problem (no check when `first` was invalid itself)."""
+    if first is not None and (problem := rule(first, second)):
+        raise PydanticCustomError(problem.rule, problem.message)
+    return second
 
 
 ACTIVITY_EXAMPLE = {
@@ -290,8 +378,16 @@ class ActivityIn(ActivityFields):
     programme_id: Id
 
 
-class ActivityUpdate(ActivityFields):
+class ActivityUpdate(every_field(ActivityFields, "ActivityReplacement", required=True)):
+    """PUT: the activity as a whole; every field is required."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [ACTIVITY_EXAMPLE]})
+
+
+class ActivityPatch(every_field(ActivityFields, "ActivityChanges", required=False)):
+    """PATCH: only the fields given change. A change of capacity alone is allowed until the event day."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"capacity": 30}, {"title": "Bouw en programmeer je eigen robot"}]})
 
 
 class CapacityIn(Body):

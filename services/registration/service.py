@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -26,7 +25,7 @@ from shared import contracts as c
 from shared import geo
 from shared.outbox import Outbox
 
-LOCAL = ZoneInfo("Europe/Amsterdam")
+LOCAL = pdom.AMSTERDAM
 
 # Statements of the write path, built once: executing them with parameters skips building and
 # cache-keying an expression per request (a third of a registration's CPU went there).
@@ -93,8 +92,8 @@ def programme_out(row) -> dict:
         "kind": row.kind,
         "name": row.name,
         "event_date": row.event_date,
-        "opens_at": _aware(row.opens_at),
-        "closes_at": _aware(row.closes_at),
+        "opens_at": _aware(row.opens_at).astimezone(LOCAL),
+        "closes_at": _aware(row.closes_at).astimezone(LOCAL),
         "allocation_mode": row.allocation_mode,
         "min_group_size": row.min_group_size,
         "max_group_size": row.max_group_size,
@@ -121,8 +120,8 @@ def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
         kind=body.kind,
         name=body.name,
         event_date=body.event_date,
-        opens_at=_aware(body.opens_at),
-        closes_at=_aware(body.closes_at),
+        opens_at=pdom.entered(body.opens_at),  # in UTC: SQLite would drop any other offset
+        closes_at=pdom.entered(body.closes_at),
         allocation_mode=body.allocation_mode or d["allocation_mode"],
         min_group_size=body.min_group_size if body.min_group_size is not None else d["min_group_size"],
         max_group_size=body.max_group_size,
@@ -506,10 +505,21 @@ def _open_group(conn, principal, group_id):
     return row, programme
 
 
-def update_group(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, body: schemas.GroupUpdate) -> dict:
+def update_group(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, body: schemas.GroupFields) -> dict:
     row, programme = _open_group(conn, principal, group_id)
     g = _checked_group(conn, programme, body)
     return _store_group(conn, outbox, row, _group_data(g))
+
+
+def patch_group(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, patch: schemas.GroupPatch) -> dict:
+    """Only what the patch names changes; the result must meet every rule a whole group meets."""
+    row, programme = _open_group(conn, principal, group_id)
+    changes = patch.model_dump(exclude_unset=True)
+    stored = {k: v for k, v in row.data.items() if k in schemas.GroupFields.model_fields}
+    if changes.get("split", {}).get("may_split") is False:
+        stored["split"] = {}  # "may not be split" ends the stored parts and part size, unless the patch names them
+    body = schemas.validated(schemas.GroupFields, schemas.merge_patch(stored, changes))
+    return _store_group(conn, outbox, row, _group_data(_checked_group(conn, programme, body)))
 
 
 def rank_activities(conn: Connection, outbox: Outbox, principal: Principal, group_id: str, body: schemas.RankingsIn) -> dict:
@@ -718,9 +728,20 @@ def _store_activity(conn, outbox, row, programme, data: dict, capacity: int) -> 
     return activity_out((conn.execute(select(activities).where(activities.c.id == row.id))).one())
 
 
-def update_activity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityUpdate) -> dict:
+def update_activity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str, body: schemas.ActivityFields) -> dict:
     row, programme = _live_activity(conn, principal, activity_id, window=True)
     a = _activity_domain(body)
+    raise_if_any(validate_activity(programme_of(programme), a))
+    return _store_activity(conn, outbox, row, programme, _activity_data(a), a.capacity)
+
+
+def patch_activity(conn: Connection, outbox: Outbox, principal: Principal, activity_id: str, patch: schemas.ActivityPatch) -> dict:
+    """Only what the patch names changes. A patch of the capacity alone follows the capacity rule
+    (until the event day); any other change needs the registration window."""
+    changes = patch.model_dump(exclude_unset=True)
+    row, programme = _live_activity(conn, principal, activity_id, window=set(changes) != {"capacity"})
+    stored = {k: v for k, v in {**row.data, "capacity": row.capacity}.items() if k in schemas.ActivityFields.model_fields}
+    a = _activity_domain(schemas.validated(schemas.ActivityFields, schemas.merge_patch(stored, changes)))
     raise_if_any(validate_activity(programme_of(programme), a))
     return _store_activity(conn, outbox, row, programme, _activity_data(a), a.capacity)
 

@@ -40,14 +40,22 @@ def validate_activity(p: Programme, a: Activity) -> list[Violation]:
     a.levels = [ids.check(f"levels.{i}", ids.level, lv, out) for i, lv in enumerate(a.levels)]
     if len(set(a.levels)) != len(a.levels):
         out.append(Violation("levels", "duplicate_level", "each level may appear once"))
-    if a.min_age > a.max_age:
-        out.append(Violation("max_age", "age_range_order", "maximum age must be at least the minimum age"))
+    if problem := age_order(a.min_age, a.max_age):
+        out.append(problem.at("max_age"))
     elif a.max_age < p.min_age or a.min_age > p.max_age:
         out.append(Violation("min_age", "ages_outside_programme", f"the ages must overlap the programme's {p.min_age}-{p.max_age}"))
-    if a.starts_at >= a.ends_at:
-        out.append(Violation("ends_at", "slot_order", "the activity must end after it starts"))
+    if problem := slot_order(a.starts_at, a.ends_at):
+        out.append(problem.at("ends_at"))
     a.postcode = ids.check("postcode", ids.postcode, a.postcode, out)
     return out
+
+
+def age_order(min_age: int, max_age: int) -> ids.RuleError | None:
+    return ids.RuleError("age_range_order", "maximum age must be at least the minimum age") if min_age > max_age else None
+
+
+def slot_order(starts_at: time, ends_at: time) -> ids.RuleError | None:
+    return ids.RuleError("slot_order", "the activity must end after it starts") if starts_at >= ends_at else None
 
 
 def validate_capacity(capacity: int) -> list[Violation]:

@@ -47,16 +47,17 @@ class RuleError(ValueError):
 
 
 def brin(value: str) -> str:
-    v = value.strip().upper()
+    v = "".join(value.split()).upper()
     if not BRIN.match(v):
         raise RuleError("brin_format", "BRIN must be 2 digits followed by 2 letters, e.g. 12AB")
     return v
 
 
 def kvk(value: str) -> str:
-    v = value.strip()
+    """8 digits; spaces and dots people copy from the Chamber of Commerce extract are ignored."""
+    v = "".join(value.split()).replace(".", "")
     if not KVK.match(v):
-        raise RuleError("kvk_format", "KvK number must be exactly 8 digits")
+        raise RuleError("kvk_format", "KvK number must be exactly 8 digits, e.g. 12345678")
     return v
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from .errors import RegistrationClosed, Violation
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # every date and time people enter or see is Dutch time
 
 KINDS = ("girls_day", "energy_transition")
 MODES = ("groups", "individual")
@@ -39,7 +42,13 @@ def defaults_for(kind: str) -> dict:
 
 
 def _aware(t: datetime) -> datetime:
+    """A stored moment (SQLite hands them back without their zone: stored moments are UTC)."""
     return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def entered(t: datetime) -> datetime:
+    """A moment as someone entered it, in UTC: its offset kept; without one it is Dutch time."""
+    return (t if t.tzinfo else t.replace(tzinfo=AMSTERDAM)).astimezone(UTC)
 
 
 def validate_programme(p: Programme) -> list[Violation]:
@@ -52,7 +61,7 @@ def validate_programme(p: Programme) -> list[Violation]:
         out.append(Violation("name", "required", "name must not be empty"))
     if _aware(p.opens_at) >= _aware(p.closes_at):
         out.append(Violation("closes_at", "window_order", "registration must close after it opens"))
-    if _aware(p.closes_at).date() > p.event_date:
+    if _aware(p.closes_at).astimezone(AMSTERDAM).date() > p.event_date:
         out.append(Violation("closes_at", "deadline_after_event", "registration must close on or before the event date"))
     if p.min_group_size < 1:
         out.append(Violation("min_group_size", "min_group_size_positive", "minimum group size must be at least 1"))
@@ -67,8 +76,9 @@ def validate_programme(p: Programme) -> list[Violation]:
 
 
 def check_window(p: Programme, now: datetime) -> None:
-    """Registrations, edits and withdrawals are accepted only while the programme is open."""
-    opens, closes = _aware(p.opens_at), _aware(p.closes_at)
+    """Registrations, edits and withdrawals are accepted only while the programme is open; the
+    refusal gives the window in Dutch time."""
+    opens, closes = _aware(p.opens_at).astimezone(AMSTERDAM), _aware(p.closes_at).astimezone(AMSTERDAM)
     now = _aware(now)
     if p.status == "closed":
         raise RegistrationClosed("programme_closed", opens, closes)

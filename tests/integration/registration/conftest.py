@@ -71,6 +71,36 @@ def group_body(programme_id: str, **kw) -> dict:
     }
 
 
+def group_replacement(programme_id: str, **kw) -> dict:
+    """A whole group for PUT (every field named)."""
+    body = {
+        "grades": [],
+        "ages": [],
+        "teacher_name": "",
+        "preferred_sectors": [],
+        "preferred_activities": [],
+        "max_travel_km": None,
+        "split": {"may_split": False},
+        "pupils": [],
+        **group_body(programme_id),
+        **kw,
+    }
+    return {k: v for k, v in body.items() if k != "programme_id"}
+
+
+def activity_replacement(programme_id: str, **kw) -> dict:
+    """A whole activity for PUT (every field named)."""
+    body = {
+        "description": "",
+        "address": "",
+        "wheelchair_accessible": False,
+        "accessibility_notes": "",
+        **activity_body(programme_id),
+        **kw,
+    }
+    return {k: v for k, v in body.items() if k != "programme_id"}
+
+
 class Api:
     """A registration client with shortcuts for the usual setup steps."""
 
@@ -214,4 +244,16 @@ def problem(response) -> str | None:
     return code(body)
 
 
-__all__ = ["ADMIN", "bearer", "school_body", "company_body", "activity_body", "group_body", "stream_events", "rules", "problem"]
+__all__ = [
+    "ADMIN",
+    "bearer",
+    "school_body",
+    "company_body",
+    "activity_body",
+    "group_body",
+    "group_replacement",
+    "activity_replacement",
+    "stream_events",
+    "rules",
+    "problem",
+]

@@ -1,5 +1,5 @@
 from tests.helpers import eventually
-from tests.integration.registration.conftest import activity_body, problem, rules, stream_events
+from tests.integration.registration.conftest import activity_body, activity_replacement, problem, rules, stream_events
 
 
 async def test_a_company_registers_edits_changes_capacity_and_cancels_an_activity_each_announced_once(api, js, topology):
@@ -7,7 +7,7 @@ async def test_a_company_registers_edits_changes_capacity_and_cancels_an_activit
     company = await api.company()
     activity = await api.activity(company, programme["id"], wheelchair_accessible=True, accessibility_notes="lift aanwezig")
     assert activity["status"] == "registered" and activity["postcode"] == "5612 AB"
-    body = {k: v for k, v in activity_body(programme["id"], title="Robots 2.0").items() if k != "programme_id"}
+    body = activity_replacement(programme["id"], title="Robots 2.0", wheelchair_accessible=True)
     edited = await api.put(f"/api/activities/{activity['id']}", headers=company[1], json=body)
     assert edited.status_code == 200 and edited.json()["title"] == "Robots 2.0"
     capacity = await api.put(f"/api/activities/{activity['id']}/capacity", headers=company[1], json={"capacity": 40})
@@ -73,7 +73,7 @@ async def test_the_public_listing_shows_each_activity_as_it_is_now_oldest_first(
 
     assert await listed() == [("Eerste", 24, 1), ("Tweede", 24, 1)]
     assert await listed() == [("Eerste", 24, 1), ("Tweede", 24, 1)]  # asked again: the same answer
-    body = {k: v for k, v in activity_body(programme["id"], title="Eerste, herzien").items() if k != "programme_id"}
+    body = activity_replacement(programme["id"], title="Eerste, herzien")
     assert (await api.put(f"/api/activities/{first['id']}", headers=company[1], json=body)).status_code == 200
     assert (await api.put(f"/api/activities/{second['id']}/capacity", headers=company[1], json={"capacity": 7})).status_code == 200
     assert await listed() == [("Eerste, herzien", 24, 2), ("Tweede", 7, 2)]

@@ -1,6 +1,6 @@
 """Every endpoint: own data allowed, another's refused (403), no credentials 401, admin allowed."""
 
-from tests.integration.registration.conftest import ADMIN, activity_body, group_body
+from tests.integration.registration.conftest import ADMIN, activity_body, activity_replacement, group_body, group_replacement
 
 NO_AUTH: dict = {}
 BAD = {"Authorization": "Bearer gds_not-a-real-secret"}
@@ -15,13 +15,14 @@ async def _world(api):
 
 def _school_endpoints(programme_id: str):
     """(label, make request given the school id and a fresh group of that school)."""
-    update = {k: v for k, v in group_body(programme_id).items() if k != "programme_id"}
+    update = group_replacement(programme_id)
     return [
         ("GET school", lambda s, g: ("GET", f"/api/schools/{s}", None)),
         ("POST group", lambda s, g: ("POST", f"/api/schools/{s}/groups", group_body(programme_id))),
         ("GET groups", lambda s, g: ("GET", f"/api/schools/{s}/groups", None)),
         ("GET group", lambda s, g: ("GET", f"/api/groups/{g}", None)),
         ("PUT group", lambda s, g: ("PUT", f"/api/groups/{g}", update)),
+        ("PATCH group", lambda s, g: ("PATCH", f"/api/groups/{g}", {"pupil_count": 13})),
         ("PUT rankings", lambda s, g: ("PUT", f"/api/groups/{g}/rankings", {"rankings": {}})),
         ("POST withdraw", lambda s, g: ("POST", f"/api/groups/{g}/withdraw", None)),
         ("DELETE pupil", lambda s, g: ("DELETE", f"/api/groups/{g}/pupils/p1", None)),
@@ -29,13 +30,14 @@ def _school_endpoints(programme_id: str):
 
 
 def _company_endpoints(programme_id: str):
-    update = {k: v for k, v in activity_body(programme_id).items() if k != "programme_id"}
+    update = activity_replacement(programme_id)
     return [
         ("GET company", lambda c, a: ("GET", f"/api/companies/{c}", None)),
         ("POST activity", lambda c, a: ("POST", f"/api/companies/{c}/activities", activity_body(programme_id))),
         ("GET activities", lambda c, a: ("GET", f"/api/companies/{c}/activities", None)),
         ("GET activity", lambda c, a: ("GET", f"/api/activities/{a}", None)),
         ("PUT activity", lambda c, a: ("PUT", f"/api/activities/{a}", update)),
+        ("PATCH activity", lambda c, a: ("PATCH", f"/api/activities/{a}", {"title": "Nieuw"})),
         ("PUT capacity", lambda c, a: ("PUT", f"/api/activities/{a}/capacity", {"capacity": 12})),
         ("POST cancel", lambda c, a: ("POST", f"/api/activities/{a}/cancel", None)),
     ]

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from tests.helpers import eventually
-from tests.integration.registration.conftest import ADMIN, group_body, problem, rules, stream_events
+from tests.integration.registration.conftest import ADMIN, group_body, group_replacement, problem, rules, stream_events
 
 
 async def test_a_school_registers_edits_and_withdraws_a_group_and_each_change_is_announced_once(api, js, topology):
@@ -17,12 +17,12 @@ async def test_a_school_registers_edits_and_withdraws_a_group_and_each_change_is
     edited = await api.put(
         f"/api/groups/{group['id']}",
         headers=school[1],
-        json={k: v for k, v in group_body(programme["id"], pupil_count=16).items() if k != "programme_id"},
+        json=group_replacement(programme["id"], pupil_count=16),
     )
     assert edited.status_code == 200 and edited.json()["pupil_count"] == 16 and edited.json()["revision"] == 2
     withdrawn = await api.post(f"/api/groups/{group['id']}/withdraw", headers=school[1])
     assert withdrawn.json()["status"] == "withdrawn"
-    again = await api.put(f"/api/groups/{group['id']}", headers=school[1], json={"pupil_count": 12})
+    again = await api.patch(f"/api/groups/{group['id']}", headers=school[1], json={"pupil_count": 12})
     assert again.status_code == 409 and problem(again) == "group_withdrawn"
 
     async def group_events():
@@ -175,7 +175,7 @@ async def test_a_school_sees_all_its_groups_as_they_are_now_oldest_first(api):
         return [(g["id"], g["pupil_count"], g["status"], g["revision"]) for g in r.json()]
 
     assert await listed() == [(first["id"], 12, "registered", 1), (second["id"], 14, "registered", 1)]
-    body = {k: v for k, v in group_body(programme["id"], pupil_count=20).items() if k != "programme_id"}
+    body = group_replacement(programme["id"], pupil_count=20)
     assert (await api.put(f"/api/groups/{first['id']}", headers=school[1], json=body)).status_code == 200
     assert (await api.post(f"/api/groups/{second['id']}/withdraw", headers=school[1])).status_code == 200
     assert await listed() == [(first["id"], 20, "registered", 2), (second["id"], 14, "withdrawn", 2)]

@@ -56,3 +56,41 @@ async def test_programmes_are_listed_publicly(api):
     assert [p["id"] for p in listed] == [programme["id"]]
     assert (await api.get(f"/api/programmes/{programme['id']}")).json()["name"] == programme["name"]
     assert (await api.get("/api/programmes/nope")).status_code == 404
+
+
+def _programme_at(closes_at: str) -> dict:
+    return {
+        "kind": "girls_day",
+        "name": "Girls' Day 2031",
+        "event_date": "2031-03-20",
+        "opens_at": "2031-01-10T09:00:00",
+        "closes_at": closes_at,
+    }
+
+
+async def test_a_deadline_with_an_offset_is_enforced_at_that_moment_not_an_hour_later(api, monkeypatch):
+    from services.registration import service
+
+    r = await api.post("/api/programmes", headers=ADMIN, json=_programme_at("2031-03-12T23:59:00+01:00"))
+    assert r.status_code == 201, r.text
+    programme = r.json()
+    assert (programme["opens_at"], programme["closes_at"]) == ("2031-01-10T09:00:00+01:00", "2031-03-12T23:59:00+01:00")
+    assert (await api.get(f"/api/programmes/{programme['id']}")).json()["closes_at"] == "2031-03-12T23:59:00+01:00"
+    await api.post(f"/api/programmes/{programme['id']}/open", headers=ADMIN)
+    school = await api.school()
+    body = {"programme_id": programme["id"], "pupil_count": 12}
+    monkeypatch.setattr(service, "now", lambda: datetime(2031, 3, 12, 22, 58, tzinfo=UTC))  # 23:58 in Amsterdam
+    assert (await api.post(f"/api/schools/{school[0]}/groups", headers=school[1], json=body)).status_code == 201
+    monkeypatch.setattr(service, "now", lambda: datetime(2031, 3, 12, 23, 0, tzinfo=UTC))  # midnight in Amsterdam
+    late = await api.post(f"/api/schools/{school[0]}/groups", headers=school[1], json=body)
+    assert late.status_code == 409 and problem(late) == "deadline_passed"
+    assert late.json()["deadline"] == "2031-03-12T23:59:00+01:00"
+
+
+async def test_a_time_without_an_offset_is_dutch_time_in_winter_and_in_summer(api):
+    winter = await api.post("/api/programmes", headers=ADMIN, json=_programme_at("2031-03-12T17:00:00"))
+    assert winter.json()["closes_at"] == "2031-03-12T17:00:00+01:00"
+    summer = await api.post("/api/programmes", headers=ADMIN, json={**_programme_at("2031-06-12T17:00:00"), "event_date": "2031-06-20"})
+    assert summer.json()["closes_at"] == "2031-06-12T17:00:00+02:00"
+    utc = await api.post("/api/programmes", headers=ADMIN, json=_programme_at("2031-03-12T16:00:00Z"))
+    assert utc.json()["closes_at"] == "2031-03-12T17:00:00+01:00"

@@ -56,3 +56,34 @@ async def test_a_company_registers_once_and_a_bad_kvk_or_duplicate_is_refused(ap
     events = await eventually(lambda: stream_events(js, topology))
     assert [e["data"]["company_id"] for e in events] == [company_id]
     assert events[0]["data"]["province"] == "Noord-Brabant" and "a.jansen" not in str(events[0])
+
+
+async def test_every_broken_field_of_a_school_is_named_in_one_answer(api):
+    body = school_body("1ABC", name="", postcode="3012 3456", level="hbo")
+    body["contact"] = {"name": "", "email": "geen-adres", "phone": "12"}
+    r = await api.post("/api/schools", json=body)
+    assert r.status_code == 422
+    assert rules(r) == {
+        ("brin", "brin_format"),
+        ("name", "string_too_short"),
+        ("level", "literal_error"),
+        ("postcode", "postcode_format"),
+        ("contact.name", "string_too_short"),
+        ("contact.email", "email_format"),
+        ("contact.phone", "phone_format"),
+    }
+
+
+async def test_every_broken_field_of_a_company_is_named_in_one_answer_and_a_kvk_with_spaces_is_accepted(api):
+    r = await api.post("/api/companies", json=company_body("3012 345", name="", sectors=["ict", "astrology"], postcode="56"))
+    assert r.status_code == 422
+    assert rules(r) == {
+        ("kvk", "kvk_format"),
+        ("name", "string_too_short"),
+        ("sectors.1", "sector_unknown"),
+        ("postcode", "postcode_format"),
+    }
+    r = await api.post("/api/companies", json=company_body("3012 3456"))
+    assert r.status_code == 201 and r.json()["company"]["kvk"] == "30123456"
+    again = await api.post("/api/companies", json=company_body("30.12.34.56"))
+    assert again.status_code == 409 and problem(again) == "duplicate_company"

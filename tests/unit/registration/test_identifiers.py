@@ -3,7 +3,7 @@ import pytest
 from services.registration.domain import identifiers as ids
 
 
-@pytest.mark.parametrize("given,normal", [("12AB", "12AB"), (" 12ab ", "12AB")])
+@pytest.mark.parametrize("given,normal", [("12AB", "12AB"), (" 12ab ", "12AB"), ("12 AB", "12AB")])
 def test_a_brin_of_two_digits_and_two_letters_is_accepted_in_upper_case(given, normal):
     assert ids.brin(given) == normal
 
@@ -17,10 +17,15 @@ def test_a_brin_of_another_shape_breaks_the_brin_format_rule(bad):
 
 def test_a_kvk_number_needs_exactly_eight_digits():
     assert ids.kvk("12345678") == "12345678"
-    for bad in ("1234567", "123456789", "1234567a", "1234 5678"):
+    for bad in ("1234567", "123456789", "1234567a", "3012 345"):
         with pytest.raises(ids.RuleError) as e:
             ids.kvk(bad)
         assert e.value.rule == "kvk_format"
+
+
+@pytest.mark.parametrize("given", ["3012 3456", " 3012.3456 ", "30 12 34 56"])
+def test_a_kvk_number_with_the_spaces_or_dots_of_an_extract_is_stored_as_eight_digits(given):
+    assert ids.kvk(given) == "30123456"
 
 
 @pytest.mark.parametrize("given", ["1234AB", "1234 AB", "1234 ab"])
