@@ -13,6 +13,7 @@ from shared.contracts import (
     PlacementCancelled,
     ProgrammeOpened,
     PupilErased,
+    SchoolRegistered,
 )
 from shared.envelope import CloudEvent
 
@@ -27,26 +28,77 @@ async def programme_opened(event: CloudEvent, data: ProgrammeOpened, session: As
     await store.upsert(
         session,
         store.programmes,
-        {"programme_id": data.programme_id, "kind": data.kind, "name": data.name, "event_date": data.event_date, "revision": data.revision},
+        {
+            "programme_id": data.programme_id,
+            "kind": data.kind,
+            "name": data.name,
+            "event_date": data.event_date,
+            "revision": data.revision,
+            "allocation_mode": data.allocation_mode,
+        },
         ["programme_id"],
     )
 
 
-async def group_registered(event: CloudEvent, data: GroupRegistered, session: AsyncSession) -> None:
-    await store.replace_group_pupils(
+async def school_registered(event: CloudEvent, data: SchoolRegistered, session: AsyncSession) -> None:
+    await store.upsert(session, store.schools, {"school_id": data.school_id, "name": data.name}, ["school_id"])
+
+
+async def group_changed(event: CloudEvent, data: GroupRegistered, session: AsyncSession) -> None:
+    """A group registered or changed: its pupils (codes, age, consent) and class names as they are
+    now. After placement, pupils added are invited and pupils taken out lose their unused links."""
+    known = await store.group(session, data.group_id)
+    if known is not None and known.revision > data.revision:
+        return  # an older revision arriving late
+    await store.upsert(
         session,
-        data.group_id,
+        store.groups,
+        {
+            "group_id": data.group_id,
+            "school_id": data.school_id,
+            "programme_id": data.programme_id,
+            "grades": list(data.grades),
+            "revision": data.revision,
+        },
+        ["group_id"],
+    )
+    rows = [
+        {
+            "pupil_ref": p.pupil_ref,
+            "group_id": data.group_id,
+            "school_id": data.school_id,
+            "programme_id": data.programme_id,
+            "age": p.age,
+            "parental_consent": p.parental_consent,
+        }
+        for p in data.pupils
+    ]
+    await store.replace_group_pupils(session, data.group_id, rows)
+    latecomers = await store.follow_placed_group(session, data.programme_id, data.group_id, [r["pupil_ref"] for r in rows])
+    for placement, refs in latecomers.items():
+        await _invite(session, placement, refs, placement.placed_at)
+
+
+async def _invite(session: AsyncSession, placement, refs: list[str], placed_at) -> None:
+    await store.insert_ignore(
+        session,
+        store.invitations,
         [
             {
-                "pupil_ref": p.pupil_ref,
-                "group_id": data.group_id,
-                "school_id": data.school_id,
-                "programme_id": data.programme_id,
-                "age": p.age,
-                "parental_consent": p.parental_consent,
+                "token": new_token(),
+                "pupil_ref": ref,
+                "phase": phase,
+                "programme_id": placement.programme_id,
+                "school_id": placement.school_id,
+                "group_id": placement.group_id,
+                "activity_id": placement.activity_id,
+                "placement_id": placement.placement_id,
+                "placed_at": placed_at,
             }
-            for p in data.pupils
+            for ref in refs
+            for phase in ("pre", "post")
         ],
+        ["programme_id", "group_id", "pupil_ref", "phase"],
     )
 
 
@@ -65,29 +117,15 @@ async def placement_assigned(event: CloudEvent, data: PlacementAssigned, session
             activity_id=data.activity_id,
             placed_at=event.time,
             cancelled=False,
+            pupils=data.pupil_count,
         )
     )
     refs = data.pupil_refs or await store.group_pupil_refs(session, data.group_id)
-    await store.insert_ignore(
-        session,
-        store.invitations,
-        [
-            {
-                "token": new_token(),
-                "pupil_ref": ref,
-                "phase": phase,
-                "programme_id": data.programme_id,
-                "school_id": data.school_id,
-                "group_id": data.group_id,
-                "activity_id": data.activity_id,
-                "placement_id": data.placement_id,
-                "placed_at": event.time,
-            }
-            for ref in refs
-            for phase in ("pre", "post")
-        ],
-        ["programme_id", "group_id", "pupil_ref", "phase"],
-    )
+    if data.pupil_refs:
+        # Matching names these pupils: a link given before (a pupil added to a split group, sent to
+        # the part with room) follows her to this part, keeping its token (slips may be printed).
+        await store.move_unused_invitations(session, data, refs, event.time)
+    await _invite(session, data, refs, event.time)
 
 
 async def placement_cancelled(event: CloudEvent, data: PlacementCancelled, session: AsyncSession) -> None:
@@ -106,8 +144,9 @@ CONSUMERS = (
         streams=("registration", "matching"),
         handlers={
             ProgrammeOpened: programme_opened,
-            GroupRegistered: group_registered,
-            GroupUpdated: group_registered,
+            SchoolRegistered: school_registered,
+            GroupRegistered: group_changed,
+            GroupUpdated: group_changed,
             PupilErased: pupil_erased,
             PlacementAssigned: placement_assigned,
             PlacementCancelled: placement_cancelled,

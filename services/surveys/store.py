@@ -42,6 +42,24 @@ programmes = Table(
     Column("pre_closes", DateTime(timezone=True)),  # override of the default close
     Column("post_closes", DateTime(timezone=True)),  # override of the default close
     Column("revision", Integer, nullable=False, default=1),
+    Column("allocation_mode", String(16), nullable=False, default="groups", server_default="groups"),
+)
+
+schools = Table(  # read model from registration.school.*: organisation data only (the school's name)
+    "schools",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+groups = Table(  # read model from registration.group.*: the class names, never the teacher's name
+    "groups",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("school_id", String(64), nullable=False),
+    Column("programme_id", String(64), nullable=False),
+    Column("grades", JSON, nullable=False),
+    Column("revision", Integer, nullable=False),
 )
 
 # A pupil is (group_id, pupil_ref): schools choose the codes, unique within a group only, so two
@@ -67,6 +85,7 @@ placements = Table(
     Column("activity_id", String(64), nullable=False),
     Column("placed_at", DateTime(timezone=True), nullable=False),
     Column("cancelled", Boolean, nullable=False, default=False),
+    Column("pupils", Integer),  # places matching gave the group (part) here; None: placed before this was kept
 )
 
 invitations = Table(  # one pseudonymous token per pupil per phase
@@ -180,6 +199,62 @@ async def replace_group_pupils(session: AsyncSession, group_id: str, rows: list[
     await session.execute(delete(pupils).where(and_(pupils.c.group_id == group_id, pupils.c.pupil_ref.not_in(keep))))
     for row in rows:
         await upsert(session, pupils, row, ["group_id", "pupil_ref"])
+
+
+async def group(session: AsyncSession, group_id: str):
+    return (await session.execute(select(groups).where(groups.c.group_id == group_id))).first()
+
+
+async def follow_placed_group(session: AsyncSession, programme_id: str, group_id: str, refs: list[str]) -> dict[Any, list[str]]:
+    """A placed group's pupils changed (group mode: matching placed the group, not each pupil). A
+    pupil taken out loses her unused links (answers given stay); the pupils added, returned per
+    live placement to be invited, each to the one with the most places left (a placement naming
+    her that arrives later moves her link there). In individual mode matching places (and so
+    invites) each added pupil herself."""
+    mode = (await session.execute(select(programmes.c.allocation_mode).where(programmes.c.programme_id == programme_id))).scalar()
+    live = (
+        await session.execute(
+            select(placements)
+            .where(placements.c.group_id == group_id, placements.c.cancelled.is_(False))
+            .order_by(placements.c.placed_at, placements.c.placement_id)
+        )
+    ).all()
+    if not live or mode == "individual":
+        return {}
+    invited = dict(
+        (await session.execute(select(invitations.c.pupil_ref, invitations.c.placement_id).where(invitations.c.group_id == group_id))).all()
+    )
+    gone = [ref for ref in invited if ref not in refs]
+    if gone:
+        used = select(responses.c.token)
+        await session.execute(
+            delete(invitations).where(
+                invitations.c.group_id == group_id, invitations.c.pupil_ref.in_(gone), invitations.c.token.not_in(used)
+            )
+        )
+    taken = {p.placement_id: sum(1 for ref, pid in invited.items() if pid == p.placement_id and ref in refs) for p in live}
+    added: dict[Any, list[str]] = {}
+    for ref in refs:
+        if ref in invited:
+            continue
+        here = max(live, key=lambda p: ((p.pupils or 0) - taken[p.placement_id], -live.index(p)))
+        taken[here.placement_id] += 1
+        added.setdefault(here, []).append(ref)
+    return added
+
+
+async def move_unused_invitations(session: AsyncSession, placement, refs: list[str], placed_at: datetime) -> None:
+    """Unused links of these pupils of the placement's group now belong to this placement."""
+    await session.execute(
+        update(invitations)
+        .where(
+            invitations.c.group_id == placement.group_id,
+            invitations.c.pupil_ref.in_(refs),
+            invitations.c.placement_id != placement.placement_id,
+            invitations.c.token.not_in(select(responses.c.token)),
+        )
+        .values(placement_id=placement.placement_id, activity_id=placement.activity_id, placed_at=placed_at)
+    )
 
 
 async def group_pupil_refs(session: AsyncSession, group_id: str) -> list[str]:
