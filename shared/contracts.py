@@ -188,6 +188,66 @@ class PupilErased(Contract):
     programme_id: str | None = None
 
 
+class ParticipantRegistered(Contract):
+    """An energy-transition participant (an adult) in a programme: pseudonymous id and what the
+    allocation needs, never her name, contact, person number, birth date or gender."""
+
+    SUBJECT: ClassVar[str] = "registration.participant.registered"
+    participant_id: str
+    programme_id: str
+    target_group: str
+    employer_id: str | None = None  # a partner employer that registered her
+    ranking: list[str] = Field(default_factory=list)  # activity ids, best first
+    postcode_area: str | None = None  # the 4 digits of her postcode: distance, nothing finer
+    revision: int = 1
+
+
+class ParticipantUpdated(ParticipantRegistered):
+    SUBJECT: ClassVar[str] = "registration.participant.updated"
+
+
+class ParticipantErased(Contract):
+    """Her record left the register (her own request, or its retention date passed)."""
+
+    SUBJECT: ClassVar[str] = "registration.participant.erased"
+    participant_id: str
+    programme_id: str
+    reason: Literal["request", "retention"] = "request"
+
+
+class AttendanceRecorded(Contract):
+    SUBJECT: ClassVar[str] = "registration.attendance.recorded"
+    participant_id: str
+    programme_id: str
+    activity_id: str
+    attended: bool
+    day: date
+
+
+class RetentionReported(Contract):
+    """A partner employer's aggregate figures for one period: women in technical roles at the
+    period's end, hired and still employed (kept) from those hired before; never a person."""
+
+    SUBJECT: ClassVar[str] = "registration.retention.reported"
+    programme_id: str
+    company_id: str
+    period: str  # "2026" or "2026-H1" or "2026-Q3"
+    women_technical: int = Field(ge=0)
+    hired: int = Field(ge=0)
+    kept: int = Field(ge=0)
+    revision: int = 1
+
+
+class RegisterIndicatorsUpdated(Contract):
+    """The ESF+ common output indicators of a programme's register, aggregated (per indicator a
+    count per gender and in total); for staff figures, disclosure-controlled before any partner."""
+
+    SUBJECT: ClassVar[str] = "registration.register.indicators"
+    programme_id: str
+    rows: list[dict[str, str | int]]
+    as_of: datetime
+
+
 # --- matching -------------------------------------------------------------------------------
 
 

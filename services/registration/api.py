@@ -5,12 +5,13 @@ Every POST (and PUT/PATCH/DELETE) honours an `Idempotency-Key` header (see `idem
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import select
 
-from services.registration import listings
+from services.registration import listings, register
 from services.registration import schemas as s
 from services.registration import service as cmd
 from services.registration.auth import Principal, admin, authenticated, optional
@@ -63,20 +64,21 @@ async def create_programme(body: s.ProgrammeIn, request: Request, who: Principal
     return await execute(request, who.key(), lambda conn: (201, cmd.create_programme(conn, body)))
 
 
-@router.post(
-    "/programmes/{programme_id}/{action}",
-    response_model=s.ProgrammeOut,
-    tags=["programmes"],
-    responses=WRITE,
-    summary="Open (draft -> open) or close (open -> closed) a programme",
-)
-async def programme_status(
-    programme_id: str, action: Literal["open", "close"], request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey
-):
-    to = {"open": "open", "close": "closed"}[action]
-    return await execute(
-        request, who.key(), lambda conn: (200, cmd.change_programme_status(conn, _runtime(request).outbox, programme_id, to))
-    )
+@router.post("/programmes/{programme_id}/open", response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
+             summary="Open a programme (draft -> open)")  # fmt: skip
+async def open_programme(programme_id: str, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+    return await _programme_status(request, who, programme_id, "open")
+
+
+@router.post("/programmes/{programme_id}/close", response_model=s.ProgrammeOut, tags=["programmes"], responses=WRITE,
+             summary="Close a programme (open -> closed)")  # fmt: skip
+async def close_programme(programme_id: str, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+    return await _programme_status(request, who, programme_id, "closed")
+
+
+async def _programme_status(request: Request, who: Principal, programme_id: str, to: str):
+    outbox = _runtime(request).outbox
+    return await execute(request, who.key(), lambda conn: (200, cmd.change_programme_status(conn, outbox, programme_id, to)))
 
 
 @router.get("/programmes", response_model=list[s.ProgrammeOut], tags=["programmes"], summary="All programmes (public)")
@@ -386,6 +388,117 @@ async def import_csv(
         text = raw.decode("cp1252", errors="replace")  # Excel on Windows
     singular = {"schools": "school", "companies": "company"}[kind]
     return await execute(request, who.key(), lambda conn: (200, cmd.import_csv(conn, _runtime(request).outbox, singular, text)))
+
+
+# --- the ESF+ participant register (energy-transition programmes) ------------------------------
+
+
+def _vault(request: Request):
+    return request.app.state.vault
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+@router.post(
+    "/programmes/{programme_id}/participants",
+    status_code=201,
+    tags=["participants"],
+    responses=WRITE,
+    summary="Register a participant (herself, or a partner employer its employee); 200 if her person number is known",
+)
+async def register_participant(programme_id: str, body: s.ParticipantIn, request: Request, who: Principal = Depends(optional),
+                               _k: str | None = IdempotencyKey):  # fmt: skip
+    runtime, vault = _runtime(request), _vault(request)
+    return await execute(request, who.key(), lambda conn: register.register_participant(
+        conn, runtime.outbox, vault, who, programme_id, body, _today()))  # fmt: skip
+
+
+@router.get(
+    "/programmes/{programme_id}/participants",
+    tags=["participants"],
+    responses=AUTH,
+    summary="The register of a programme (staff: all; a partner employer: its own); `reveal=true`: with person numbers (staff)",
+)
+async def list_participants(programme_id: str, request: Request, reveal: bool = False, who: Principal = Depends(authenticated)):
+    return await _read(request, lambda conn: register.list_participants(conn, _vault(request), who, programme_id, reveal=reveal))
+
+
+@router.get("/participants/{participant_id}", tags=["participants"], responses=AUTH)
+async def get_participant(participant_id: str, request: Request, who: Principal = Depends(authenticated)):
+    return await _read(request, lambda conn: register.participant_out(register.load_participant(conn, who, participant_id)))
+
+
+@router.delete(
+    "/participants/{participant_id}",
+    tags=["participants"],
+    responses=AUTH,
+    summary="Erase a participant from the register (her right; publishes registration.participant.erased)",
+)
+async def erase_participant(participant_id: str, request: Request, who: Principal = Depends(admin), _k: str | None = IdempotencyKey):
+    outbox = _runtime(request).outbox
+    return await execute(request, who.key(), lambda conn: (200, register.erase_participant(conn, outbox, who, participant_id)))
+
+
+@router.post(
+    "/activities/{activity_id}/attendance",
+    tags=["participants"],
+    responses=WRITE,
+    summary="Record who attended an energy-transition activity on a day (staff or the activity's company)",
+)
+async def record_attendance(activity_id: str, body: s.AttendanceIn, request: Request, who: Principal = Depends(authenticated),
+                            _k: str | None = IdempotencyKey):  # fmt: skip
+    outbox = _runtime(request).outbox
+    return await execute(request, who.key(), lambda conn: (200, register.record_attendance(conn, outbox, who, activity_id, body)))
+
+
+@router.put(
+    "/programmes/{programme_id}/retention/{period}",
+    tags=["participants"],
+    responses=WRITE,
+    summary="A partner employer's retention figures for a period (aggregates only)",
+)
+async def report_retention(programme_id: str, period: str, body: s.RetentionIn, request: Request, who: Principal = Depends(authenticated),
+                           _k: str | None = IdempotencyKey):  # fmt: skip
+    outbox = _runtime(request).outbox
+    return await execute(request, who.key(), lambda conn: (200, register.report_retention(conn, outbox, who, programme_id, period, body)))
+
+
+@router.get("/programmes/{programme_id}/retention", tags=["participants"], responses=AUTH)
+async def list_retention(programme_id: str, request: Request, who: Principal = Depends(authenticated)):
+    return await _read(request, lambda conn: register.retention_of(conn, who, programme_id))
+
+
+@router.get(
+    "/programmes/{programme_id}/register/indicators",
+    tags=["participants"],
+    responses=AUTH,
+    summary="The ESF+ common output indicators by gender (staff)",
+)
+async def register_indicators(programme_id: str, request: Request, who: Principal = Depends(admin)):
+    return await _read(request, lambda conn: register.indicator_table(conn, programme_id))
+
+
+@router.get(
+    "/programmes/{programme_id}/register/bsn-report/{year}",
+    tags=["participants"],
+    responses=AUTH,
+    summary="The yearly BSN report (staff): person numbers of everyone active in the year",
+)
+async def bsn_report(programme_id: str, year: int, request: Request, who: Principal = Depends(admin)):
+    return await _read(request, lambda conn: register.bsn_report(conn, _vault(request), programme_id, year))
+
+
+@router.put(
+    "/programmes/{programme_id}/register",
+    tags=["participants"],
+    responses=WRITE,
+    summary="Until when the register's data are kept (staff); a daily job deletes them after it",
+)
+async def register_settings(programme_id: str, body: s.KeepUntilIn, request: Request, who: Principal = Depends(admin),
+                            _k: str | None = IdempotencyKey):  # fmt: skip
+    return await execute(request, who.key(), lambda conn: (200, register.set_keep_until(conn, programme_id, body.keep_until)))
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -1,16 +1,19 @@
 """Wiring of the registration service: runtime (database, outbox relay, NATS), API, pages, limits."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.registration import errors, idempotency
+from services.registration import errors, idempotency, register, tx
 from services.registration.api import router
+from services.registration.config import RegistrationConfig
 from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
 from services.registration.pages import pages
 from services.registration.store import metadata
+from services.registration.vault import Vault
 from shared import geo
 from shared.service import Runtime, create_app
 from shared.settings import Settings
@@ -32,10 +35,18 @@ async def _warm_geography(_runtime) -> None:
     await asyncio.to_thread(geo.locate, "3511")  # builds the postcode tables once, off the event loop
 
 
-def build_app(settings: Settings) -> FastAPI:
+async def _forget_expired_registers(runtime) -> int:
+    today = datetime.now(UTC).date()
+    return await tx.write(runtime, lambda conn: register.forget_expired(conn, runtime.outbox, today))
+
+
+def build_app(settings: Settings, config: RegistrationConfig | None = None) -> FastAPI:
+    config = config or RegistrationConfig()
     runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
+    runtime.every(config.register_retention_interval_s, lambda: _forget_expired_registers(runtime), "register-retention")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
+    app.state.vault = Vault(config.register_key_bytes(settings.data_dir))
     errors.install(app)
     app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit)

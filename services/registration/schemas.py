@@ -420,3 +420,59 @@ class ImportReport(BaseModel):
     rejected: int
     rows: list[ImportRow]
     file_errors: list[dict] = Field(default_factory=list)
+
+
+# --- the ESF+ participant register (energy-transition programmes) -------------------------------
+
+
+class ParticipantIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Fatima Yilmaz",
+                    "email": "fatima@example.nl",
+                    "bsn": "111222333",
+                    "gender": "female",
+                    "target_group": "career_switcher",
+                    "age_band": "30-54",
+                    "isced": "3-4",
+                    "labour_status": "employed",
+                    "postcode": "6811 AB",
+                    "ranking": [],
+                    "consents": {"register": True, "contact": True},
+                }
+            ]
+        }
+    )
+    name: Text(200, 1)
+    email: Text(254, 1)
+    phone: Text(32) = ""
+    postcode: Text(16) = ""
+    bsn: Text(16) = Field("", description="the BSN; or leave empty and give the onderwijsnummer")
+    onderwijsnummer: Text(16) = ""
+    birth_date: date | None = Field(None, description="needed for students (mbo, hbo); others give their age band")
+    age_band: Literal["<18", "18-29", "30-54", "55+"] | None = None
+    gender: Literal["female", "male", "non_binary"]
+    target_group: Literal["student_mbo", "student_hbo", "career_switcher", "employee", "team_leader"]
+    isced: Literal["0-2", "3-4", "5-8"] = Field(description="education level at entry (ISCED band)")
+    labour_status: Literal["employed", "self_employed", "unemployed", "long_term_unemployed", "inactive", "in_education"]
+    ranking: list[Id] = Field(default_factory=list, max_length=5, description="site visits or taster days, best first")
+    consents: dict[Literal["register", "contact", "survey"], bool] = Field(default_factory=dict)
+
+
+class AttendanceIn(Body):
+    day: date
+    attended: list[Id] = Field(default_factory=list, max_length=1000)
+    absent: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class RetentionIn(Body):
+    women_technical: int = Field(ge=0, le=1_000_000, description="women in technical roles at the period's end")
+    hired: int = Field(ge=0, le=1_000_000, description="of whom hired in the period")
+    kept: int = Field(ge=0, le=1_000_000, description="of whom hired before the period and still employed")
+    company_id: Id | None = Field(None, description="staff only: the employer these figures are of")
+
+
+class KeepUntilIn(Body):
+    keep_until: date = Field(description="the legal end date: after it the register's participants are deleted")

@@ -1,6 +1,6 @@
 """The registration service's own tables and the queries the routes share."""
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from shared.service import service_tables
 
@@ -106,4 +106,71 @@ idempotency = Table(
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- the ESF+ participant register (energy-transition programmes): adults, kept apart from pupils'
+# data, with its own retention date per programme (programme_registers). The person number is
+# never stored in clear: sealed (vault.py) and a blind index to recognise a second registration.
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("programme_id", String(36), ForeignKey("programmes.id"), nullable=False),
+    Column("person_kind", String(16), nullable=False),  # bsn | onderwijsnummer
+    Column("person_index", String(64), nullable=False),
+    Column("person_sealed", Text, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("phone", String(32)),
+    Column("birth_date", Date),  # only for the target groups that need it
+    Column("gender", String(16), nullable=False),
+    Column("age_band", String(8), nullable=False),
+    Column("isced", String(8), nullable=False),
+    Column("labour_status", String(32), nullable=False),
+    Column("target_group", String(32), nullable=False),
+    Column("postcode", String(7)),
+    Column("employer_id", String(36), ForeignKey("companies.id")),
+    Column("consents", JSON, nullable=False),  # purpose -> ISO time the consent was given
+    Column("ranking", JSON, nullable=False),  # activity ids, best first
+    Column("first_activity", Date),
+    Column("last_activity", Date),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("programme_id", "person_index", name="uq_participants_person"),
+    Index("ix_participants_employer", "employer_id"),
+)
+
+# What each participant took part in: one row per activity, with its attendance.
+participations = Table(
+    "participations",
+    metadata,
+    Column("participant_id", String(36), ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True),
+    Column("activity_id", String(36), ForeignKey("activities.id"), primary_key=True),
+    Column("status", String(16), nullable=False),  # attended | absent
+    Column("day", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# A programme's register settings: until when its participants' data are kept (the legal end
+# date of the ESF+ project's retention obligation), then a job deletes them.
+programme_registers = Table(
+    "programme_registers",
+    metadata,
+    Column("programme_id", String(36), ForeignKey("programmes.id"), primary_key=True),
+    Column("keep_until", Date, nullable=False),
+)
+
+# Partner employers' aggregate retention figures per period (no person in them).
+retention_reports = Table(
+    "retention_reports",
+    metadata,
+    Column("programme_id", String(36), ForeignKey("programmes.id"), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("women_technical", Integer, nullable=False),
+    Column("hired", Integer, nullable=False),
+    Column("kept", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
 )
