@@ -225,8 +225,9 @@ class AttendanceRecorded(Contract):
 
 
 class RetentionReported(Contract):
-    """A partner employer's aggregate figures for one period: women in technical roles at the
-    period's end, hired and still employed (kept) from those hired before; never a person."""
+    """A partner employer's aggregate figures for one period: women in technical roles at its start,
+    hired during it, and kept (of those at the start, still in a technical role at its end; the
+    retention rate is kept / women_technical); never a person."""
 
     SUBJECT: ClassVar[str] = "registration.retention.reported"
     programme_id: str

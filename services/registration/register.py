@@ -244,10 +244,10 @@ def report_retention(conn: Connection, outbox: Outbox, principal: Principal, pro
         violations.append(Violation("period", "period_format", "a period is a year (2026), a half year (2026-H1) or a quarter (2026-Q3)"))
     if company_id is None:
         violations.append(Violation("company_id", "required", "say which employer these figures are of"))
-    if body.hired > body.women_technical:
-        violations.append(Violation("hired", "hired_above_total", "those hired in the period are part of the women in technical roles"))
     if body.kept > body.women_technical:
-        violations.append(Violation("kept", "kept_above_total", "those kept are part of the women in technical roles"))
+        violations.append(
+            Violation("kept", "kept_above_total", "those kept are some of the women in technical roles at the period's start")
+        )
     raise_if_any(violations)
     key = (
         (retention_reports.c.programme_id == programme_id)

@@ -468,9 +468,11 @@ class AttendanceIn(Body):
 
 
 class RetentionIn(Body):
-    women_technical: int = Field(ge=0, le=1_000_000, description="women in technical roles at the period's end")
-    hired: int = Field(ge=0, le=1_000_000, description="of whom hired in the period")
-    kept: int = Field(ge=0, le=1_000_000, description="of whom hired before the period and still employed")
+    women_technical: int = Field(ge=0, le=1_000_000, description="women in technical roles at the start of the period")
+    hired: int = Field(ge=0, le=1_000_000, description="women hired into technical roles during the period")
+    kept: int = Field(
+        ge=0, le=1_000_000, description="of those at the start, still in a technical role at its end (retention = kept / start)"
+    )
     company_id: Id | None = Field(None, description="staff only: the employer these figures are of")
 
 

@@ -64,6 +64,15 @@ async def per_day(request: Request, programme_id: str) -> list[dict]:
     return report.cumulative_days((await aggregates_or_404(request, programme_id)).per_day)
 
 
+@router.get("/programmes/{programme_id}/energy", summary="An energy-transition programme: participants, activities, retention, indicators")
+async def energy(request: Request, programme_id: str) -> dict:
+    async with request.app.state.runtime.sessions() as session:
+        figures = await store.energy_figures(session, programme_id)
+    if figures is None:
+        raise HTTPException(404, f"unknown programme {programme_id!r}")
+    return {**report.energy_summary(figures), "as_of": now_iso()}
+
+
 @router.get("/programmes/{programme_id}/kpi", summary="Public figures, small counts suppressed")
 async def public_kpi(request: Request, programme_id: str) -> dict:
     threshold = getattr(request.app.state, "reporting_settings", ReportingSettings()).suppression_threshold

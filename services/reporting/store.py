@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     Integer,
@@ -68,7 +69,7 @@ ENTITIES: dict[str, Table] = {
         Column("target_companies", Integer),
     ),
     "school": _entity("school", Column("level", String(10)), Column("province", String(100)), Column("municipality", String(200))),
-    "company": _entity("company", Column("province", String(100))),
+    "company": _entity("company", Column("name", String(200)), Column("province", String(100))),
     "activity": _entity(
         "activity",
         _key("programme_id"),
@@ -103,8 +104,29 @@ ENTITIES: dict[str, Table] = {
     "run": _entity("run"),
     "survey": _entity("survey"),
     "response": _entity("response", _key("programme_id"), Column("phase", String(10))),
+    # energy-transition programmes
+    "participant": _entity(
+        "participant",
+        _key("programme_id"),
+        Column("target_group", String(32)),
+        Column("employer_id", String(100)),
+        Column("status", String(20)),
+    ),
+    "attendance": _entity(
+        "attendance", _key("programme_id"), Column("activity_id", String(100)), Column("attended", Boolean), Column("day", String(10))
+    ),
+    "retention": _entity(
+        "retention",
+        _key("programme_id"),
+        Column("company_id", String(100)),
+        Column("period", String(7)),
+        Column("women_technical", Integer),
+        Column("hired", Integer),
+        Column("kept", Integer),
+    ),
+    "register": _entity("register"),
 }
-KINDS_OF_PROGRAMME = {"programme", "run", "survey"}  # keyed by programme id
+KINDS_OF_PROGRAMME = {"programme", "run", "survey", "register"}  # keyed by programme id
 # The typed columns of each entity table (those between its id and its state), in table order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns if c.name not in ("id", "state")) for kind, table in ENTITIES.items()
@@ -360,3 +382,65 @@ async def overview(session: AsyncSession) -> dict[str, int]:
 
 async def programme_ids(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(P.c.id).order_by(P.c.id))).scalars())
+
+
+PA, AT, RT = ENTITIES["participant"], ENTITIES["attendance"], ENTITIES["retention"]
+
+
+async def energy_figures(session: AsyncSession, programme_id: str) -> dict[str, Any] | None:
+    """What an energy-transition programme reports: participants by target group, activities given
+    and attendance, partner employers' retention figures per period, and the register's indicators."""
+    programme = (await session.execute(select(P).where(P.c.id == programme_id))).mappings().first()
+    if programme is None:
+        return None
+    by_group = dict(
+        (
+            await session.execute(
+                select(PA.c.target_group, func.count())
+                .where(PA.c.programme_id == programme_id, PA.c.status == "active")
+                .group_by(PA.c.target_group)
+            )
+        ).all()
+    )
+    erased = (
+        await session.execute(select(func.count()).select_from(PA).where(PA.c.programme_id == programme_id, PA.c.status == "erased"))
+    ).scalar_one()
+    attended = AT.c.attended.is_(True)
+    given = (
+        await session.execute(
+            select(func.count(distinct(AT.c.activity_id)), func.count()).where(AT.c.programme_id == programme_id, attended)
+        )
+    ).one()
+    absent = (
+        await session.execute(select(func.count()).select_from(AT).where(AT.c.programme_id == programme_id, AT.c.attended.is_(False)))
+    ).scalar_one()
+    retention = [
+        dict(r._mapping)
+        for r in await session.execute(
+            select(
+                RT.c.company_id,
+                C.c.name.label("company"),
+                C.c.state.label("company_state"),
+                RT.c.period,
+                RT.c.women_technical,
+                RT.c.hired,
+                RT.c.kept,
+            )  # fmt: skip
+            .outerjoin(C, C.c.id == RT.c.company_id)
+            .where(RT.c.programme_id == programme_id)
+            .order_by(RT.c.company_id, RT.c.period)
+        )
+    ]
+    register = (await session.execute(select(ENTITIES["register"].c.state).where(ENTITIES["register"].c.id == programme_id))).scalar()
+    fields = dict(programme)
+    fields.pop("state")
+    return {
+        "programme": fields,
+        "participants_by_target_group": by_group,
+        "participants_erased": erased,
+        "activities_given": given[0],
+        "attendances": given[1],
+        "absences": absent,
+        "retention": retention,
+        "indicators": ((register or {}).get("fields") or {}).get("rows", []),
+    }

@@ -62,7 +62,8 @@ def _school(e: c.SchoolRegistered, event_id: str, time: datetime) -> list[Fact]:
 
 
 def _company(e: c.CompanyRegistered, event_id: str, time: datetime) -> list[Fact]:
-    return [Fact("company", e.company_id, {"province": e.province, "sectors": list(e.sectors)}, make_version(0, time, event_id))]
+    fields = {"name": e.name, "province": e.province, "sectors": list(e.sectors)}  # an organisation's name, for staff tables
+    return [Fact("company", e.company_id, fields, make_version(0, time, event_id))]
 
 
 def _group(e: c.GroupRegistered, event_id: str, time: datetime) -> list[Fact]:
@@ -231,6 +232,37 @@ def _results(e: c.ResultsUpdated, event_id: str, time: datetime) -> list[Fact]:
     ]
 
 
+# --- energy-transition programmes: participants (ids only), attendance, retention, indicators ---
+
+
+def _participant(e: c.ParticipantRegistered, event_id: str, time: datetime) -> list[Fact]:
+    fields = {"programme_id": e.programme_id, "target_group": e.target_group, "employer_id": e.employer_id, "status": "active"}
+    return [Fact("participant", e.participant_id, fields, make_version(e.revision, time, event_id))]
+
+
+def _participant_erased(e: c.ParticipantErased, event_id: str, time: datetime) -> list[Fact]:
+    # Final: outranks every revision. What stays is an anonymous count of someone who took part.
+    return [
+        Fact("participant", e.participant_id, {"programme_id": e.programme_id, "status": "erased"}, make_version(10**9, time, event_id))
+    ]
+
+
+def _attendance(e: c.AttendanceRecorded, event_id: str, time: datetime) -> list[Fact]:
+    fields = {"programme_id": e.programme_id, "activity_id": e.activity_id, "attended": e.attended, "day": e.day.isoformat()}
+    return [Fact("attendance", f"{e.participant_id}/{e.activity_id}", fields, make_version(0, time, event_id))]
+
+
+def _retention(e: c.RetentionReported, event_id: str, time: datetime) -> list[Fact]:
+    fields = {"programme_id": e.programme_id, "company_id": e.company_id, "period": e.period,
+              "women_technical": e.women_technical, "hired": e.hired, "kept": e.kept}  # fmt: skip
+    return [Fact("retention", f"{e.programme_id}/{e.company_id}/{e.period}", fields, make_version(e.revision, time, event_id))]
+
+
+def _indicators(e: c.RegisterIndicatorsUpdated, event_id: str, time: datetime) -> list[Fact]:
+    # Versioned by time: the newest table of the register wins, whatever order the events come in.
+    return [Fact("register", e.programme_id, {"rows": list(e.rows), "as_of": e.as_of.isoformat()}, make_version(0, e.as_of, event_id))]
+
+
 _HANDLERS: dict[type, Callable[..., list[Fact]]] = {
     c.ProgrammeOpened: _programme_opened,
     c.ProgrammeClosed: _programme_closed,
@@ -248,4 +280,10 @@ _HANDLERS: dict[type, Callable[..., list[Fact]]] = {
     c.RunCompleted: _run,
     c.ResponseRecorded: _response,
     c.ResultsUpdated: _results,
+    c.ParticipantRegistered: _participant,
+    c.ParticipantUpdated: _participant,
+    c.ParticipantErased: _participant_erased,
+    c.AttendanceRecorded: _attendance,
+    c.RetentionReported: _retention,
+    c.RegisterIndicatorsUpdated: _indicators,
 }

@@ -199,3 +199,42 @@ def survey_shift(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any
                 rows.append({"item": item, "label": f"{item}{unit}", "pre": round(pre * scale, 2), "post": round(post * scale, 2)})
                 break
     return rows
+
+
+def energy_summary(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """An energy-transition programme's report: participants against the programme's people target
+    (for these programmes `target_pupils` counts participants), activities given, and retention
+    per employer and per sector and period (retention = kept / women in technical roles at the
+    period's start)."""
+    programme = figures["programme"]
+    by_group = {k: int(v) for k, v in figures["participants_by_target_group"].items()}
+    participants = sum(by_group.values())
+    employers, sectors = [], {}
+    for row in figures["retention"]:
+        state = row.get("company_state") or {}
+        company_sectors = list((state.get("fields") or {}).get("sectors") or []) or [UNKNOWN]
+        employers.append({"company_id": row["company_id"], "company": row["company"], "sector": company_sectors[0], "period": row["period"],
+                          "women_technical": row["women_technical"], "hired": row["hired"], "kept": row["kept"],
+                          "retention": _ratio(row["kept"], row["women_technical"])})  # fmt: skip
+        cell = sectors.setdefault((company_sectors[0], row["period"]), {"women_technical": 0, "hired": 0, "kept": 0, "employers": 0})
+        for name in ("women_technical", "hired", "kept"):
+            cell[name] += row[name]
+        cell["employers"] += 1
+    by_sector = [{"sector": sector, "period": period, **cell, "retention": _ratio(cell["kept"], cell["women_technical"])}
+                 for (sector, period), cell in sorted(sectors.items())]  # fmt: skip
+    return {
+        "programme": {"id": programme.get("id"), "name": programme.get("name"), "kind": programme.get("kind")},
+        "participants": {
+            "target": programme.get("target_pupils"),
+            "actual": participants,
+            "ratio": _ratio(participants, programme.get("target_pupils")),
+            "by_target_group": by_group,
+            "erased": int(figures["participants_erased"]),
+        },  # fmt: skip
+        "activities_given": int(figures["activities_given"]),
+        "attendances": int(figures["attendances"]),
+        "absences": int(figures["absences"]),
+        "retention_by_employer": employers,
+        "retention_by_sector": by_sector,
+        "indicators": list(figures["indicators"]),
+    }
