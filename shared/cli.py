@@ -123,6 +123,14 @@ def asyncapi(out: Path = typer.Option(Path("docs/asyncapi"), help="Directory for
         console.print(f"wrote {out / f'{service}.json'}")
 
 
+@app.command("register-key")
+def register_key() -> None:
+    """Print a new key for the ESF+ participant register (GIRLSDAY_REGISTRATION_REGISTER_KEY)."""
+    from services.registration.vault import new_key
+
+    console.print(new_key())
+
+
 @app.command()
 def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo programme with schools and companies.")) -> None:
     """Start nats-server and the four services; stop everything with Ctrl-C."""

@@ -42,6 +42,12 @@ class Secret:
 SECRETS: tuple[Secret, ...] = (
     Secret("admin_token", SERVICES, "the admin bearer token of machine-to-machine calls", DEFAULT_ADMIN_TOKEN),
     Secret("surveys_link_secret", ("surveys",), "the key that signs teacher links", "development-teacher-links"),
+    Secret(
+        "registration_register_key",
+        ("registration",),
+        "the key that seals BSNs in the ESF+ participant register (32 bytes, base64: `girlsday register-key`)",
+        "ZGV2ZWxvcG1lbnQgcmVnaXN0ZXIga2V5LCAzMiBieXQ",  # base64 of "development register key, 32 byt"
+    ),
 )
 
 

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # secrets: read them through shared.secrets.secret(), which checks them (and list new ones there)
     admin_token: str = Field(DEFAULT_ADMIN_TOKEN, repr=False)
     surveys_link_secret: str | None = Field(None, repr=False)  # signs teacher links; apart from the admin token
+    # seals person numbers in the ESF+ participant register (32 bytes, base64); keep it as long as the register
+    registration_register_key: str | None = Field(None, repr=False)
     max_deliver: int = Field(5, ge=1, le=100)
     declare_streams: bool = True  # production: false, streams come from `girlsday streams`
     embedded_nats_port: int = Field(-1, ge=-1, le=65535)

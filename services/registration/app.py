@@ -13,8 +13,9 @@ from services.registration.fast_routes import FastRoutes
 from services.registration.limits import BodySizeLimit
 from services.registration.pages import pages
 from services.registration.store import metadata
-from services.registration.vault import Vault
+from services.registration.vault import Vault, parse_key
 from shared import geo
+from shared.secrets import secret
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
@@ -42,11 +43,14 @@ async def _forget_expired_registers(runtime) -> int:
 
 def build_app(settings: Settings, config: RegistrationConfig | None = None) -> FastAPI:
     config = config or RegistrationConfig()
-    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography])
+
+    async def open_vault(_runtime) -> None:  # after the start-up check of the secrets
+        app.state.vault = Vault(parse_key(secret(settings, "registration_register_key")))
+
+    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography, open_vault])
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     runtime.every(config.register_retention_interval_s, lambda: _forget_expired_registers(runtime), "register-retention")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
-    app.state.vault = Vault(config.register_key_bytes(settings.data_dir))
     errors.install(app)
     app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit)

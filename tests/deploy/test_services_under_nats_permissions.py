@@ -42,6 +42,7 @@ async def production_like(permissioned_nats, new_database_url, tmp_path):
             data_dir=tmp_path / "var",
             admin_token="deploy-test-admin-token-0123456789abcdef",
             surveys_link_secret="deploy-test-teacher-links-0123456789abcdef",
+            registration_register_key="ZGVwbG95LXRlc3QtcmVnaXN0ZXIta2V5LTAxMjM0NTY",  # 32 bytes, base64
             max_deliver=3,
             _env_file=None,
             **urls,

@@ -13,6 +13,7 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_ADMIN = "a" * 20 + "-admin-token-0123456789"
 STRONG_LINKS = "l" * 20 + "-teacher-links-0123456789"
+STRONG_REGISTER = "cmVnaXN0ZXIta2V5LW9mLWEtcmVhbC1wcm9kdWN0aW8"  # 32 bytes, base64
 
 
 def production(**values) -> Settings:
@@ -38,7 +39,7 @@ def test_production_with_the_defaults_names_every_missing_secret_of_the_service(
 
 
 def test_production_starts_with_real_secrets():
-    settings = production(admin_token=STRONG_ADMIN, surveys_link_secret=STRONG_LINKS)
+    settings = production(admin_token=STRONG_ADMIN, surveys_link_secret=STRONG_LINKS, registration_register_key=STRONG_REGISTER)
     for service in ("registration", "matching", "surveys", "reporting"):
         secrets.check(settings, service)
     assert secrets.secret(settings, "surveys_link_secret") == STRONG_LINKS
