@@ -69,7 +69,7 @@ async def energy(request: Request, programme_id: str) -> dict:
     async with request.app.state.runtime.sessions() as session:
         figures = await store.energy_figures(session, programme_id)
     if figures is None:
-        raise HTTPException(404, f"unknown programme {programme_id!r}")
+        raise Problem(404, "unknown_programme", f"reporting knows no programme {programme_id!r}")
     return {**report.energy_summary(figures), "as_of": now_iso()}
 
 
