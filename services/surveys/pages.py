@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from shared import dates
+
 from .api import Ctx, Id
 from .domain.questionnaire import InvalidAnswers
-from .domain.rules import AMSTERDAM
 from .submissions import SurveyRefused, open_survey, submit
 from .teachers import school_overview
 
@@ -41,7 +42,9 @@ TEXT = {
             "Deze docentenlink klopt niet",
             "Gebruik de volledige link uit de e-mail van VHTO, of vraag VHTO om een nieuwe link.",
         ),
-        "invalid": "Nog niet alle antwoorden kloppen. Bekijk de vragen hieronder.",
+        "invalid": "Kijk nog even naar deze vragen:",
+        "missing_one": "Bijna klaar! Deze vraag heeft nog geen antwoord:",
+        "missing_many": "Bijna klaar! Deze vragen hebben nog geen antwoord:",
         "required": "verplicht",
         "optional": "mag je leeg laten",
         "send": "Versturen",
@@ -66,7 +69,9 @@ TEXT = {
         ),
         "thanks": ("Thank you!", "Your answers have been received. You can close this window now."),
         "teacher_link_invalid": ("This teacher link is not valid", "Use the whole link from VHTO's e-mail, or ask VHTO for a new link."),
-        "invalid": "Some answers are not right yet. Please look at the questions below.",
+        "invalid": "Please have another look at these questions:",
+        "missing_one": "Almost done! This question has no answer yet:",
+        "missing_many": "Almost done! These questions have no answer yet:",
         "required": "required",
         "optional": "optional",
         "send": "Send",
@@ -77,8 +82,7 @@ TEXT = {
 
 
 def _when(moment, lang: str) -> str:
-    local = moment.astimezone(AMSTERDAM)
-    return local.strftime("%d-%m-%Y %H:%M") if lang == "nl" else local.strftime("%Y-%m-%d %H:%M")
+    return dates.moment(moment, lang)
 
 
 def _message(request: Request, lang: str, code: str, status: int, window=None) -> HTMLResponse:
@@ -90,13 +94,9 @@ def _message(request: Request, lang: str, code: str, status: int, window=None) -
     )
 
 
-def _form(request: Request, lang: str, survey, values: dict, problems: dict, status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "survey.html",
-        {"lang": lang, "t": TEXT[lang], "q": survey.questionnaire, "token": survey.token, "values": values, "problems": problems},
-        status_code=status,
-    )
+def _form(request: Request, lang: str, survey, values: dict, problems: dict, status: int = 200, only_missing: bool = False) -> HTMLResponse:
+    context = {"lang": lang, "t": TEXT[lang], "q": survey.questionnaire, "token": survey.token, "values": values, "problems": problems}
+    return templates.TemplateResponse(request, "survey.html", {**context, "only_missing": only_missing}, status_code=status)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
@@ -119,7 +119,8 @@ async def survey_submit(request: Request, token: str, ctx: Ctx, lang: Lang = "nl
     except InvalidAnswers as exc:
         survey = await open_survey(ctx.runtime.engine, token, ctx.windows, ctx.clock())
         problems = {p.item: p.message(lang) for p in exc.problems}
-        return _form(request, lang, survey, answers, problems, status=422)
+        only_missing = all(p.code == "missing" for p in exc.problems)
+        return _form(request, lang, survey, answers, problems, status=422, only_missing=only_missing)
     title, body = TEXT[lang]["thanks"]
     return templates.TemplateResponse(
         request, "message.html", {"lang": lang, "t": TEXT[lang], "title": title, "body": body, "code": "thanks"}, status_code=201
@@ -133,12 +134,8 @@ async def teacher_page(
     if not ctx.keys.valid(programme_id, school_id, key):
         return _message(request, lang, "teacher_link_invalid", 403)
     overview = await school_overview(ctx, programme_id, school_id)
-    return templates.TemplateResponse(
-        request, "teacher.html", {"lang": lang, "o": overview, "key": key, "when": lambda iso: _when_iso(iso, lang)}
-    )
+    context = {"lang": lang, "o": overview, "key": key, "when": lambda iso: dates.moment(iso, lang), "refresh_ms": TEACHER_REFRESH_MS}
+    return templates.TemplateResponse(request, "teacher.html", context)
 
 
-def _when_iso(iso: str | None, lang: str) -> str:
-    from datetime import datetime
-
-    return _when(datetime.fromisoformat(iso), lang) if iso else "–"
+TEACHER_REFRESH_MS = 15_000  # how often the teacher page asks for the response rates

@@ -309,6 +309,24 @@ async def latest_questionnaire_version(session: AsyncSession, programme_id: str,
     return (await session.execute(query)).scalar_one_or_none() or 0
 
 
+async def school(session: AsyncSession, school_id: str):
+    return (await session.execute(select(schools).where(schools.c.school_id == school_id))).first()
+
+
+async def school_groups(session: AsyncSession, programme_id: str, school_id: str) -> dict[str, list[str]]:
+    """The class names (grades) of a school's groups in a programme."""
+    query = select(groups.c.group_id, groups.c.grades).where(groups.c.programme_id == programme_id, groups.c.school_id == school_id)
+    return {row.group_id: list(row.grades or []) for row in (await session.execute(query)).all()}
+
+
+async def school_pupils(session: AsyncSession, programme_id: str, school_id: str) -> dict[tuple[str, str], tuple[int | None, bool]]:
+    """(group, code) -> (age, parental consent) of a school's pupils in a programme."""
+    query = select(pupils.c.group_id, pupils.c.pupil_ref, pupils.c.age, pupils.c.parental_consent).where(
+        pupils.c.programme_id == programme_id, pupils.c.school_id == school_id
+    )
+    return {(r.group_id, r.pupil_ref): (r.age, r.parental_consent) for r in (await session.execute(query)).all()}
+
+
 async def school_invitations(session: AsyncSession, programme_id: str, school_id: str):
     query = (
         select(invitations, responses.c.response_id)
