@@ -1,10 +1,12 @@
-"""Outbox relay throughput (SQLite and PostgreSQL) and the walking skeleton's end-to-end latency.
+"""Outbox relay throughput and the walking skeleton's end-to-end latency.
 
     .venv/bin/python bench/outbox.py [--events 50000] [--flows 200]
 
-Starts its own nats-server (never touches a NATS on 4222). PostgreSQL from BENCH_DATABASE_URL
-(default postgresql://postgres@127.0.0.1:5432/test; a fresh database is created and dropped), skipped
-when unreachable. Prints its figures; the last line is one JSON object.
+    .venv/bin/python bench/outbox.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+Starts its own nats-server (never touches a NATS on 4222). SQLite in a temporary directory, or fresh
+PostgreSQL databases with --database-url (bench/databases.py). Prints its figures; the last line is
+one JSON object naming the database.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -25,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import nats  # noqa: E402
 from sqlalchemy import MetaData, insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import databases  # noqa: E402
 from shared import db  # noqa: E402
 from shared.contracts import SchoolRegistered  # noqa: E402
 from shared.embedded import start_nats  # noqa: E402
@@ -70,7 +71,7 @@ async def relay_throughput(nats_url: str, database_url: str, events: int) -> flo
     return events / elapsed
 
 
-async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float, float]:
+async def skeleton_latency(nats_url: str, tmp: Path, urls: dict[str, str], flows: int) -> tuple[float, float]:
     """POST a school at registration until reporting's summary counts it (both services in-process)."""
     from asgi_lifespan import LifespanManager
 
@@ -79,7 +80,13 @@ async def skeleton_latency(nats_url: str, tmp: Path, flows: int) -> tuple[float,
     from shared.settings import Settings
 
     settings = Settings(
-        environment="development", nats_url=nats_url, namespace=f"bench{uuid.uuid4().hex[:8]}", data_dir=tmp / "var", _env_file=None
+        environment="development",
+        nats_url=nats_url,
+        namespace=f"bench{uuid.uuid4().hex[:8]}",
+        data_dir=tmp / "var",
+        registration_database_url=urls["registration"],
+        reporting_database_url=urls["reporting"],
+        _env_file=None,
     )
     latencies = []
     async with (
@@ -112,47 +119,21 @@ def skeleton_school(brin: str, i: int) -> dict:
     }
 
 
-async def postgres_database(admin_url: str) -> tuple[str, str] | None:
-    import asyncpg
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    try:
-        conn = await asyncpg.connect(admin_url, timeout=3)
-    except Exception:
-        return None
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--flows", type=int, default=200)
+    databases.add_argument(parser)
     args = parser.parse_args()
-    figures: dict[str, float | None] = {}
+    figures: dict[str, float | str | None] = {"database": databases.kind(args.database_url)}
     with tempfile.TemporaryDirectory() as tmp:
         server = start_nats(Path(tmp) / "nats")
         try:
-            figures["relay_sqlite_events_per_s"] = round(
-                await relay_throughput(server.url, f"sqlite+aiosqlite:///{tmp}/outbox.db", args.events)
-            )
-            print(f"relay, SQLite:      {figures['relay_sqlite_events_per_s']:>8,.0f} events/s ({args.events} events)")
-            admin = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-            created = await postgres_database(admin)
-            if created:
-                name, url = created
-                figures["relay_postgresql_events_per_s"] = round(await relay_throughput(server.url, url, args.events))
-                print(f"relay, PostgreSQL:  {figures['relay_postgresql_events_per_s']:>8,.0f} events/s ({args.events} events)")
-                import asyncpg
-
-                conn = await asyncpg.connect(admin)
-                await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-                await conn.close()
-            else:
-                figures["relay_postgresql_events_per_s"] = None
-                print("relay, PostgreSQL:  skipped (no PostgreSQL at BENCH_DATABASE_URL)")
-            p50, p99 = await skeleton_latency(server.url, Path(tmp), args.flows)
+            async with databases.fresh_databases(args.database_url, ["outbox"], Path(tmp)) as urls:
+                figures["relay_events_per_s"] = round(await relay_throughput(server.url, urls["outbox"], args.events))
+            print(f"relay ({figures['database']}): {figures['relay_events_per_s']:>8,.0f} events/s ({args.events} events)")
+            async with databases.fresh_databases(args.database_url, ["registration", "reporting"], Path(tmp)) as urls:
+                p50, p99 = await skeleton_latency(server.url, Path(tmp), urls, args.flows)
             figures["skeleton_e2e_p50_ms"] = round(p50, 1)
             figures["skeleton_e2e_p99_ms"] = round(p99, 1)
             print(f"skeleton flow (POST school -> reporting summary): p50 {p50:.1f} ms, p99 {p99:.1f} ms ({args.flows} flows)")

@@ -5,8 +5,9 @@
 Starts its own nats-server and the surveys service as a separate process (uvicorn, one worker),
 feeds it programme, group and placement events, collects every token through the teacher API,
 then submits every response over HTTP. Prints responses/s, latency percentiles and the time until
-the results (API and the surveys.results.updated event) reflect every response. Default database:
-SQLite in a temporary directory. The last line is one JSON object.
+the results (API and the surveys.results.updated event) reflect every response. Database: SQLite in
+a temporary directory, or a fresh PostgreSQL database with --database-url (bench/databases.py).
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import nats  # noqa: E402
 
+from bench import databases  # noqa: E402
 from bench.load import Recorder, cpu_seconds, free_port, run, run_pool, session, wait_healthy  # noqa: E402
 from shared.contracts import GroupRegistered, PlacementAssigned, ProgrammeOpened, PupilRef  # noqa: E402
 from shared.embedded import start_nats  # noqa: E402
@@ -171,6 +173,11 @@ async def load(https: list[aiohttp.ClientSession], jobs: list[tuple[str, str]], 
 
 async def main(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-surveys-"))
+    async with databases.fresh_databases(args.database_url, ["surveys"], tmp) as urls:
+        return await _run(args, tmp, urls["surveys"])
+
+
+async def _run(args, tmp: Path, database_url: str) -> dict:
     server = start_nats(tmp / "nats")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     topology = Topology(namespace)
@@ -189,8 +196,7 @@ async def main(args) -> dict:
             GIRLSDAY_ADMIN_TOKEN="bench-admin",
             GIRLSDAY_LOG_LEVEL="WARNING",
         )
-        if args.database_url:
-            env["GIRLSDAY_SURVEYS_DATABASE_URL"] = args.database_url
+        env["GIRLSDAY_SURVEYS_DATABASE_URL"] = database_url
         log_file = open(tmp / f"surveys-{n}.log", "wb")  # a pipe nobody reads would block the service once full
         services.append(
             subprocess.Popen([sys.executable, "-m", "services.surveys"], env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
@@ -295,7 +301,7 @@ async def main(args) -> dict:
     latency = recorder.figures("response")
     return {
         "benchmark": "surveys",
-        "database": "postgresql" if args.database_url else "sqlite",
+        "database": databases.kind(args.database_url),
         "pupils": args.pupils,
         "responses": responses,
         "clients": args.clients,
@@ -324,7 +330,7 @@ if __name__ == "__main__":
     parser.add_argument("--pupils", type=int, default=9500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--replicas", type=int, default=1, help="service processes (PostgreSQL only)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_SURVEYS_DATABASE_URL"))
+    databases.add_argument(parser)
     parser.add_argument(
         "--profile",
         metavar="FILE",

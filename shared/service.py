@@ -289,6 +289,21 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
     return app
 
 
+# How long an idle keep-alive connection stays open. It must outlast the idle timeout of every
+# client and proxy in front of the service (httpx: 5 s, nginx upstream keepalive: 60 s, cloud load
+# balancers: 60 s): if the server closes first, a request the client sends at that moment on the
+# "idle" connection meets a closing socket and the client gets a connection reset (httpx.ReadError),
+# a lost request. uvicorn's default is 5 s, exactly httpx's: under load that race is hit.
+KEEP_ALIVE_S = 75
+
+
+def server_config(app, host: str, port: int):
+    """uvicorn's configuration of every service (`serve`, and the tests that check it)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20, timeout_keep_alive=KEEP_ALIVE_S)
+
+
 def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI], *, switch_interval: float = 0.0005) -> None:
     """`python -m services.<name>`: settings from the environment, JSON logs, uvicorn.
 
@@ -325,7 +340,7 @@ def serve(name: ServiceName, build_app: Callable[[Settings], FastAPI], *, switch
     # and with Python's default 5 ms switch interval a busy event loop makes each hand-over wait.
     sys.setswitchinterval(switch_interval)
     app = build_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=port, log_config=None, timeout_graceful_shutdown=20)
+    config = server_config(app, settings.host, port)
     try:
         uvicorn.Server(config).run()
     except Exception as exc:  # e.g. NATS unreachable at start-up
