@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -22,6 +24,24 @@ SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def insert(table: Table, on: str | AsyncSession | Connection):
+    """`INSERT` with `on_conflict_do_nothing` / `on_conflict_do_update` for the database at hand
+    (`on`: a session, a connection or a dialect name): the platform's one dialect switch for upserts."""
+    name = on if isinstance(on, str) else on.bind.dialect.name if isinstance(on, AsyncSession) else on.dialect.name
+    return (postgresql if name == "postgresql" else sqlite).insert(table)
+
+
+def upsert(table: Table, on: str | AsyncSession | Connection, values: dict[str, Any], keys: list[str]):
+    """Insert `values`, or on a conflict of `keys` update the other columns (nothing if none)."""
+    statement = insert(table, on).values(**values)
+    changes = {k: v for k, v in values.items() if k not in keys}
+    return (
+        statement.on_conflict_do_update(index_elements=keys, set_=changes)
+        if changes
+        else statement.on_conflict_do_nothing(index_elements=keys)
+    )
 
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:

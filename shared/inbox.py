@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import db
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -25,10 +26,8 @@ def inbox_table(metadata: MetaData) -> Table:
 
 
 async def claim(session: AsyncSession, table: Table, consumer: str, event_id: str) -> bool:
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(table)
+        db.insert(table, session)
         .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
     )
@@ -40,11 +39,9 @@ async def claim_many(session: AsyncSession, table: Table, consumer: str, event_i
     """Claim several events in one statement; returns the ids not processed before."""
     if not event_ids:
         return set()
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = datetime.now(UTC)
     statement = (
-        insert(table)
+        db.insert(table, session)
         .values([{"consumer": consumer, "event_id": event_id, "processed_at": now} for event_id in dict.fromkeys(event_ids)])
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         .returning(table.c.event_id)

@@ -4,9 +4,9 @@ their placements, and the per-programme run lock."""
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import db
 from shared.service import service_tables
 
 metadata = MetaData()
@@ -116,7 +116,7 @@ programme_work = Table(
 
 
 def _insert(session: AsyncSession, table: Table):
-    return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert(table)
+    return db.insert(table, session)
 
 
 async def upsert_entity(session: AsyncSession, kind: str, id_: str, programme_id: str | None, revision: int,

@@ -31,12 +31,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reporting.domain.cube import fold
 from services.reporting.domain.projection import EntityState, Fact, merge
 from services.reporting.domain.report import UNKNOWN, Aggregates
+from shared import db
 from shared.service import service_tables
 
 metadata = MetaData()
@@ -155,11 +155,10 @@ def programmes_touched(facts: Iterable[Fact]) -> set[str] | None:
 def _statements(kind: str, dialect: str):
     """(read, update, insert) of one entity table, built once: the id and the values are parameters."""
     table = ENTITIES[kind]
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         select(table.c.state).where(table.c.id == bindparam("key")).with_for_update(),
         update(table).where(table.c.id == bindparam("key")),
-        upsert(table).on_conflict_do_nothing(index_elements=["id"]),
+        db.insert(table, dialect).on_conflict_do_nothing(index_elements=["id"]),
     )
 
 

@@ -24,9 +24,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import db
 from shared.service import service_tables
 
 metadata = MetaData()
@@ -169,24 +169,14 @@ def as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def _insert(session: AsyncSession):
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-
-
 async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> None:
-    statement = _insert(session)(table).values(**values)
-    changes = {k: v for k, v in values.items() if k not in keys}
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=keys, set_=changes)
-        if changes
-        else statement.on_conflict_do_nothing(index_elements=keys)
-    )
+    await session.execute(db.upsert(table, session, values, keys))
 
 
 async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
     if not rows:
         return 0
-    result = await session.execute(_insert(session)(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+    result = await session.execute(db.insert(table, session).values(rows).on_conflict_do_nothing(index_elements=keys))
     return result.rowcount
 
 
