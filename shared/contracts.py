@@ -165,6 +165,8 @@ class ActivityRegistered(Contract):
     slot_end: datetime | None = None
     postcode: str
     province: str | None = None
+    format: str = "visit"  # visit (Girls' Day); site_visit, taster_day, workshop, training (energy transition)
+    audience: list[str] = Field(default_factory=list)  # energy transition: target groups; [] is everyone
     revision: int = 1
     registered_at: datetime | None = None
 

@@ -327,22 +327,30 @@ class ActivityFields(Body):
     description: Text(4000) = ""
     sector: Sector
     capacity: int = Field(gt=0, le=2000, description="places (pupils); must be greater than 0")
-    levels: list[Literal["po", "vo", "mbo"]] = Field(min_length=1, max_length=3)
-    min_age: Age
-    max_age: Age
+    levels: list[Literal["po", "vo", "mbo"]] = Field(
+        default_factory=list, max_length=3, description="school levels it suits (Girls' Day: at least one)"
+    )
+    min_age: Age | None = Field(None, description="Girls' Day: required; energy transition: optional")
+    max_age: Age | None = None
     starts_at: time
     ends_at: time
     postcode: Annotated[Text(16), Format(ids.postcode)]
     address: Text(300) = ""
     wheelchair_accessible: bool = False
     accessibility_notes: Text(1000) = ""
+    format: Literal["visit", "site_visit", "taster_day", "workshop", "training"] | None = Field(
+        None, description="Girls' Day: visit; energy transition: site_visit (the default), taster_day, workshop or training"
+    )
+    audience: list[Literal["student_mbo", "student_hbo", "career_switcher", "employee", "team_leader"]] = Field(
+        default_factory=list, max_length=5, description="energy transition: the target groups it is for (empty: everyone)"
+    )
 
     # Rules between two fields, checked with the others (each field's error in one answer); the
     # rules against the programme follow in the service layer.
     @field_validator("max_age")
     @classmethod
-    def _ages_in_order(cls, max_age: int, info: ValidationInfo) -> int:
-        return _pair(adom.age_order, info.data.get("min_age"), max_age)
+    def _ages_in_order(cls, max_age: int | None, info: ValidationInfo) -> int | None:
+        return max_age if max_age is None else _pair(adom.age_order, info.data.get("min_age"), max_age)
 
     @field_validator("ends_at")
     @classmethod

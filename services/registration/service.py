@@ -588,6 +588,8 @@ def _activity_domain(body: schemas.ActivityFields) -> Activity:
         address=body.address,
         wheelchair_accessible=body.wheelchair_accessible,
         accessibility_notes=body.accessibility_notes,
+        format=body.format,
+        audience=list(body.audience),
     )
 
 
@@ -606,6 +608,8 @@ def _activity_data(a: Activity) -> dict:
         "address": a.address,
         "wheelchair_accessible": a.wheelchair_accessible,
         "accessibility_notes": a.accessibility_notes,
+        "format": a.format,
+        "audience": a.audience,
     }
 
 
@@ -641,6 +645,8 @@ def _activity_event(cls, row_id, company_id, programme, data: dict, capacity: in
         slot_end=_slot(programme.event_date, data["ends_at"]),
         postcode=data["postcode"],
         province=place.province if place else None,
+        format=data.get("format", "visit"),
+        audience=data.get("audience", []),
         revision=revision,
         registered_at=at,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 
 from . import identifiers as ids
@@ -10,6 +10,11 @@ from .errors import Violation
 from .programmes import Programme
 
 MAX_CAPACITY = 2000
+# What an activity is: a Girls' Day visit, or one of the energy-transition formats — site visits
+# and taster days for individual participants (places, preferences, a waiting list), workshops
+# and training for partner employers' team leaders (attendance).
+FORMATS = {"girls_day": ("visit",), "energy_transition": ("site_visit", "taster_day", "workshop", "training")}
+AUDIENCES = ("student_mbo", "student_hbo", "career_switcher", "employee", "team_leader")
 
 
 @dataclass
@@ -18,8 +23,8 @@ class Activity:
     sector: str
     capacity: int
     levels: list[str]
-    min_age: int
-    max_age: int
+    min_age: int | None
+    max_age: int | None
     starts_at: time
     ends_at: time
     postcode: str
@@ -27,6 +32,8 @@ class Activity:
     address: str = ""
     wheelchair_accessible: bool = False
     accessibility_notes: str = ""
+    format: str | None = None  # None: the programme's first format
+    audience: list[str] = field(default_factory=list)  # energy transition: target groups; [] is everyone
 
 
 def validate_activity(p: Programme, a: Activity) -> list[Violation]:
@@ -35,14 +42,27 @@ def validate_activity(p: Programme, a: Activity) -> list[Violation]:
         out.append(Violation("title", "required", "title must not be empty"))
     a.sector = ids.check("sector", ids.sector, a.sector, out)
     out += validate_capacity(a.capacity)
-    if not a.levels:
+    formats = FORMATS.get(p.kind, ("visit",))
+    a.format = a.format or formats[0]
+    if a.format not in formats:
+        out.append(Violation("format", "format_for_programme", f"an activity of this programme is one of: {', '.join(formats)}"))
+    if p.kind == "energy_transition":
+        out += [Violation(f"audience.{i}", "audience_unknown", f"audience must be one of {', '.join(AUDIENCES)}")
+                for i, who in enumerate(a.audience) if who not in AUDIENCES]  # fmt: skip
+    elif a.audience:
+        out.append(Violation("audience", "audience_for_energy_transition", "only energy-transition activities name an audience"))
+    if not a.levels and p.kind != "energy_transition":  # adults' activities need no school level
         out.append(Violation("levels", "required", "name at least one school level (po, vo, mbo)"))
     a.levels = [ids.check(f"levels.{i}", ids.level, lv, out) for i, lv in enumerate(a.levels)]
     if len(set(a.levels)) != len(a.levels):
         out.append(Violation("levels", "duplicate_level", "each level may appear once"))
-    if problem := age_order(a.min_age, a.max_age):
+    if a.min_age is None or a.max_age is None:
+        if p.kind != "energy_transition":  # pupils' activities say which ages they suit
+            out += [Violation(name, "required", f"{name.replace('_', ' ')} is required") for name in ("min_age", "max_age")
+                    if getattr(a, name) is None]  # fmt: skip
+    elif problem := age_order(a.min_age, a.max_age):
         out.append(problem.at("max_age"))
-    elif a.max_age < p.min_age or a.min_age > p.max_age:
+    elif p.kind != "energy_transition" and (a.max_age < p.min_age or a.min_age > p.max_age):
         out.append(Violation("min_age", "ages_outside_programme", f"the ages must overlap the programme's {p.min_age}-{p.max_age}"))
     if problem := slot_order(a.starts_at, a.ends_at):
         out.append(problem.at("ends_at"))

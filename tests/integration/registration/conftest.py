@@ -95,6 +95,8 @@ def activity_replacement(programme_id: str, **kw) -> dict:
         "address": "",
         "wheelchair_accessible": False,
         "accessibility_notes": "",
+        "format": None,
+        "audience": [],
         **activity_body(programme_id),
         **kw,
     }

@@ -187,3 +187,27 @@ async def test_the_indicator_table_counts_the_register_by_gender(site):
     table = {row["indicator"]: row for row in (await api.get(f"/api/programmes/{programme_id}/register/indicators", headers=ADMIN)).json()}
     assert table["participants"] == {"indicator": "participants", "female": 1, "male": 0, "non_binary": 1, "total": 2}
     assert table["status_employed"]["total"] == 2
+
+
+async def test_energy_transition_activities_have_a_format_and_an_audience_and_need_no_school_level_or_age(site, js, topology):
+    api, _ = site
+    programme_id = await energy_programme(api)
+    girls_day = (await api.programme())["id"]
+    company = await api.company()
+    workshop = {"programme_id": programme_id, "title": "Leidinggeven aan vrouwen in de techniek", "sector": "energy", "capacity": 16,
+                "starts_at": "13:00", "ends_at": "17:00", "postcode": "6812 AR", "format": "workshop", "audience": ["team_leader"]}  # fmt: skip
+    r = await api.post(f"/api/companies/{company[0]}/activities", headers=company[1], json=workshop)
+    assert r.status_code == 201, r.text
+    assert (r.json()["format"], r.json()["audience"], r.json()["levels"], r.json()["min_age"]) == ("workshop", ["team_leader"], [], None)
+    default = await api.activity(company, programme_id, sector="energy")
+    assert default["format"] == "site_visit"  # an energy-transition activity is a site visit unless it says otherwise
+    bad = await api.post(f"/api/companies/{company[0]}/activities", headers=company[1], json={**workshop, "programme_id": girls_day})
+    assert bad.status_code == 422
+    assert rules(bad) == {("format", "format_for_programme"), ("audience", "audience_for_energy_transition"), ("levels", "required"),
+                          ("min_age", "required"), ("max_age", "required")}  # fmt: skip
+
+    async def announced():
+        events = [e["data"] for e in await stream_events(js, topology) if e["type"].endswith("activity.registered.v1")]
+        return events if len(events) == 2 else None
+
+    assert sorted(e["format"] for e in await eventually(announced)) == ["site_visit", "workshop"]
