@@ -13,6 +13,7 @@ from services.reporting import store
 from services.reporting.config import ReportingSettings
 from services.reporting.domain import report
 from services.reporting.domain.csv_export import to_csv
+from services.reporting.domain.labels import COLUMNS_NL, dutch_rows
 from services.reporting.domain.report import Aggregates
 from shared.problems import Problem
 
@@ -81,13 +82,23 @@ async def public_kpi(request: Request, programme_id: str) -> dict:
 
 
 @router.get("/programmes/{programme_id}/{table}.csv", summary="A table as CSV (dialect=excel-nl for Dutch Excel)")
-async def table_csv(request: Request, programme_id: str, table: str, dialect: Literal["plain", "excel-nl"] = Query("plain")) -> Response:
+async def table_csv(
+    request: Request,
+    programme_id: str,
+    table: str,
+    dialect: Literal["plain", "excel-nl"] = Query("plain"),
+    lang: Literal["nl", "en"] | None = Query(None, description="nl: Dutch column names and words (ja/nee); default: English keys"),
+) -> Response:
     if table not in TABLES:
         raise Problem(404, "unknown_table", f"unknown table {table!r}; tables: {', '.join(TABLES)}", tables=list(TABLES))
     rows = report.tables(await aggregates_or_404(request, programme_id))[table]
     suffix = "-excel-nl" if dialect == "excel-nl" else ""
+    if lang == "nl":
+        text = to_csv(dutch_rows(rows), dialect=dialect, headers=COLUMNS_NL, booleans=("ja", "nee"))
+    else:
+        text = to_csv(rows, dialect=dialect, booleans=("yes", "no") if lang == "en" else ("1", "0"))
     return Response(
-        to_csv(rows, dialect=dialect).encode("utf-8"),
+        text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{programme_id}-{table}{suffix}.csv"'},
     )

@@ -91,3 +91,47 @@ async def test_the_dashboard_draws_every_chart_in_dutch_and_english(settings, js
         assert state["painted"] > 0
         assert errors == []
         await browser.close()
+
+
+async def test_on_a_phone_the_dashboard_shows_its_programme_its_tables_and_updates_without_a_reload(settings, js, topology, monkeypatch):
+    import httpx
+    from playwright.async_api import async_playwright
+
+    from services.reporting import pages
+    from shared.envelope import CloudEvent
+    from tests.integration.reporting.edition import _group
+
+    monkeypatch.setattr(pages, "DASHBOARD_REFRESH_MS", 500)
+    for event in edition_events():
+        await publish(js, topology, event)
+    async with serving(build_app(settings)) as base, async_playwright() as pw:
+
+        async def projected():
+            async with httpx.AsyncClient() as client:
+                response = await client.get(f"{base}/api/programmes/{P}/summary")
+                return response.status_code == 200 and response.json()["totals"] == EXPECTED_TOTALS
+
+        await eventually(projected, timeout=20)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 375, "height": 740})
+        await page.goto(f"{base}/")
+        await page.wait_for_function("window.dashboardReady === true", timeout=15000)
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert await page.locator("#selected").inner_text() == "Gekozen programma: Girls' Day 2026"
+        assert await page.locator('nav a[aria-current="page"]').inner_text() == "Girls' Day 2026"
+        assert "Niemand telt dubbel" in await page.locator("#explain-unplaced").inner_text()
+        assert await page.locator("details table").count() == 4  # every chart has its table
+        assert await page.locator("#table-provinces tbody tr").count() >= 1
+        as_of = await page.locator("#as-of").inner_text()
+        assert " om " in as_of and "T" not in as_of  # Dutch time in words, not an ISO stamp
+        await page.screenshot(path=f"{settings.data_dir}-dashboard-phone.png", full_page=True)
+
+        later = _group("g-late", "s1", 26, 20)
+        event = CloudEvent(id="late-group", source="/test", type=later.TYPE, time=later.registered_at, data=later.model_dump(mode="json"))
+        await publish(js, topology, event)
+        await page.wait_for_function(  # without a reload
+            "() => document.querySelector('[data-figure=\"pupils\"] .value').textContent.trim() === '100'", timeout=20000
+        )
+        rows = await page.locator("#table-targets tbody tr").first.text_content()  # the table is folded away
+        assert "100" in rows
+        await browser.close()

@@ -22,11 +22,11 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def format_value(value: Any, dialect: Dialect) -> str:
+def format_value(value: Any, dialect: Dialect, booleans: tuple[str, str] = ("1", "0")) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return booleans[0] if value else booleans[1]
     if isinstance(value, float):
         text = repr(round(value, 6)).removesuffix(".0") if value.is_integer() else repr(round(value, 6))
         return text.replace(".", ",") if dialect == "excel-nl" else text
@@ -39,12 +39,15 @@ def to_csv(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str] | None = None,
     dialect: Dialect = "plain",
+    headers: Mapping[str, str] | None = None,
+    booleans: tuple[str, str] = ("1", "0"),
 ) -> str:
+    """`headers` names the columns for people (the keys stay the columns); `booleans`: how yes/no reads."""
     columns = list(columns) if columns is not None else columns_of(rows)
     buffer = io.StringIO()
     delimiter, prefix = (";", BOM) if dialect == "excel-nl" else (",", "")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([(headers or {}).get(col, col) for col in columns])
     for row in rows:
-        writer.writerow([format_value(row.get(col), dialect) for col in columns])
+        writer.writerow([format_value(row.get(col), dialect, booleans) for col in columns])
     return prefix + buffer.getvalue()

@@ -37,6 +37,17 @@ LABELS: dict[str, dict[str, str]] = {
         "excel": "voor Excel (NL)",
         "other_language": "English",
         "unknown": "onbekend",
+        "selected": "Gekozen programma",
+        "choose_programme": "Kies een programma",
+        "explain_unplaced": "Niet geplaatst: aangemelde leerlingen die (nog) geen plek hebben. De wachtlijst is een deel daarvan: "
+        "zij krijgen een plek zodra er een vrijkomt. Niemand telt dubbel: geplaatst + niet geplaatst = alle leerlingen.",
+        "as_table": "De cijfers als tabel",
+        "auto_update": "De cijfers verversen vanzelf.",
+        "figure": "Cijfer",
+        "day": "Dag",
+        "province": "Provincie",
+        "measure": "Meting",
+        "csv_plain": "CSV",
     },
     "en": {
         "title": "Girls' Day in figures",
@@ -70,6 +81,17 @@ LABELS: dict[str, dict[str, str]] = {
         "excel": "for Excel (Dutch settings)",
         "other_language": "Nederlands",
         "unknown": "unknown",
+        "selected": "Selected programme",
+        "choose_programme": "Choose a programme",
+        "explain_unplaced": "Not placed: registered pupils without a place (yet). The waiting list is part of them: "
+        "they get a place as soon as one comes free. Nobody is counted twice: placed + not placed = all pupils.",
+        "as_table": "The figures as a table",
+        "auto_update": "The figures update by themselves.",
+        "figure": "Figure",
+        "day": "Day",
+        "province": "Province",
+        "measure": "Measure",
+        "csv_plain": "CSV",
     },
 }
 
@@ -85,3 +107,44 @@ def format_number(value: float | int | None, lang: str) -> str:
         return "–"
     text = f"{value:,.1f}" if isinstance(value, float) and not value.is_integer() else f"{int(value):,}"
     return text.translate(str.maketrans(",.", ".,")) if lang == "nl" else text
+
+
+# Exports on a Dutch request: Dutch column names and words (a column not named here keeps its name).
+COLUMNS_NL = {
+    "figure": "cijfer",
+    "value": "waarde",
+    "target": "doel",
+    "actual": "gerealiseerd",
+    "ratio": "aandeel van het doel",
+    "province": "provincie",
+    "level": "onderwijstype",
+    "sector": "sector",
+    "day": "dag",
+    "groups": "groepen",
+    "pupils": "leerlingen",
+    "schools": "scholen",
+    "companies": "bedrijven",
+    "cumulative_groups": "groepen (cumulatief)",
+    "cumulative_pupils": "leerlingen (cumulatief)",
+    "placed_pupils": "geplaatst",
+    "unplaced_pupils": "niet geplaatst",
+    "waitlisted_pupils": "wachtlijst",
+    "capacity": "plaatsen",
+    "phase": "vragenlijst",
+    "invited": "uitgenodigd",
+    "responded": "ingevuld",
+    "responses_recorded": "antwoorden ontvangen",
+    "response_rate": "respons",
+    "measure": "meting",
+    "suppressed": "niet getoond",
+}
+WORDS_NL = {"pre": "vóór", "post": "ná", "fewer than 10 responses": "minder dan 10 antwoorden", "unknown": "onbekend"}
+
+
+def dutch_rows(rows: list[dict]) -> list[dict]:
+    """Values people read in Dutch: figure names as on the dashboard, phases, suppression notes."""
+    words = {**{k: v.lower() for k, v in LABELS["nl"].items()}, **WORDS_NL}
+    return [
+        {k: (words.get(v, v) if isinstance(v, str) and k in ("figure", "phase", "suppressed", "province") else v) for k, v in row.items()}
+        for row in rows
+    ]

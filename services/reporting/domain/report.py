@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from .suppression import DEFAULT_THRESHOLD, Derived, Relation, Suppressed, suppress
@@ -93,6 +94,19 @@ def cumulative_days(per_day: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         pupils += day["pupils"]
         rows.append({**day, "cumulative_groups": groups, "cumulative_pupils": pupils})
     return rows
+
+
+def current_programme(programmes: Sequence[Mapping[str, Any]], today: date) -> str | None:
+    """The programme a dashboard opens on: the next one still to come (or today's), else the last one held."""
+
+    def day(p):
+        value = p.get("event_date")
+        return value if isinstance(value, date) else date.fromisoformat(str(value)) if value else date.min
+
+    coming = [p for p in programmes if day(p) >= today]
+    if coming:
+        return min(coming, key=day)["id"]
+    return max(programmes, key=day)["id"] if programmes else None
 
 
 def effect_rows(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

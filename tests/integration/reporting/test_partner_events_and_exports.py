@@ -168,6 +168,10 @@ async def test_every_table_exports_as_csv_and_as_excel_with_dutch_settings(start
         ]
         unknown = await client.get(f"/api/programmes/{P}/secrets.csv")
         summary_excel = await client.get(f"/api/programmes/{P}/summary.csv?dialect=excel-nl")
+        dutch = {
+            t: (await client.get(f"/api/programmes/{P}/{t}.csv?dialect=excel-nl&lang=nl")).content.decode("utf-8")
+            for t in ("summary", "survey_responses", "by_province")
+        }
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/csv")
     assert plain.text.splitlines()[0].startswith("province,schools,groups,pupils")
     assert "Fryslân,1,1,25,25,0" in plain.text
@@ -176,6 +180,11 @@ async def test_every_table_exports_as_csv_and_as_excel_with_dutch_settings(start
     assert "placed_ratio;0,6081" in summary_excel.content.decode("utf-8")  # a decimal comma
     assert all(t.status_code == 200 and t.text for t in tables)
     assert unknown.status_code == 404
+    # on a Dutch request: Dutch column names and words, invited counts and response rates per phase
+    assert dutch["survey_responses"].splitlines()[0] == BOM + "vragenlijst;uitgenodigd;ingevuld;antwoorden ontvangen;respons"
+    assert dutch["survey_responses"].splitlines()[1].startswith("vóór;")
+    assert dutch["summary"].splitlines()[0] == BOM + "cijfer;waarde" and "\r\nleerlingen;74\r\n" in dutch["summary"]
+    assert dutch["by_province"].splitlines()[0].startswith(BOM + "provincie;scholen;groepen;leerlingen")
 
 
 async def _summary_has_groups(client):
