@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from shared import notfound
+
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -176,6 +178,8 @@ def install(app: FastAPI) -> None:
         return invalid(field_errors(exc.errors())).response(request.url.path)
 
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and notfound.wanted(request):
+            return notfound.page(request)  # a person's browser gets a page in Dutch, not JSON
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code) else None
         return Problem(exc.status_code, None, detail, headers=exc.headers).response(request.url.path)
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -264,7 +265,9 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # /docs and /redoc with Swagger UI and ReDoc served by the service itself (fastapi-offline ships
+    # them): the pages work without any CDN, on a closed network too.
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
     problems.install(app)  # every error answer as RFC 9457 problem details
 
