@@ -280,7 +280,7 @@ async def _dead_letter(rules: DeliveryRules, durable: str, js, raw: Msg, reason:
         "Girlsday-Original-Subject": raw.subject,
         "Girlsday-Original-Sequence": str(stream_seq),
     }
-    subject = rules.topology.dead_letter_subject(rules.service, durable)
+    subject = rules.topology.dead_letter_subject(rules.service, durable, raw.subject)
     try:
         await js.publish(subject, raw.data, stream=rules.topology.stream_for_subject(rules.topology.unqualified(subject)), headers=headers)
     except Exception as exc:

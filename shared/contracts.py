@@ -93,7 +93,11 @@ class SchoolRegistered(Contract):
 
 
 class PupilRef(BaseModel):
-    """A pupil as other services may know her: an opaque reference, never a name."""
+    """A pupil as other services may know her: an opaque reference, never a name.
+
+    `pupil_ref` is a pseudonym registration draws at random for her (unique within her group; a
+    pupil registered before pseudonyms keeps her school's code as her ref). Her school's code travels
+    only in `PupilsNamed`, which erasure purges from the stream: see docs/privacy.md."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     pupil_ref: str
@@ -184,6 +188,9 @@ class ActivityCancelled(Contract):
 
 
 class PupilErased(Contract):
+    """A pupil's data must go everywhere; every consumer also remembers `pupil_ref` (a pseudonym,
+    linked to nothing once she is erased) so that no later event brings her back."""
+
     SUBJECT: ClassVar[str] = "registration.pupil.erased"
     pupil_ref: str
     group_id: str | None = None
@@ -249,6 +256,29 @@ class RegisterIndicatorsUpdated(Contract):
     programme_id: str
     rows: list[dict[str, str | int]]
     as_of: datetime
+
+
+class PupilsNamed(Contract):
+    """The codes a school gave the pupils of a group, by pupil ref: the only event that carries them.
+
+    Published on a subject of the group's own (`registration.pupils.<programme>.<group>.named`)
+    whenever the group's pupils change; registration then purges the older ones from the stream
+    (and every one when the programme's data expire), so an erased code leaves the stream too."""
+
+    SUBJECT: ClassVar[str] = "registration.pupils.named"
+    group_id: str
+    school_id: str
+    programme_id: str
+    codes: dict[str, str] = Field(default_factory=dict)  # pupil_ref -> the school's code
+    revision: int = 1
+
+    def nats_subject(self) -> str:
+        return names_subject(self.programme_id, self.group_id)
+
+
+def names_subject(programme_id: str, group_id: str = "*") -> str:
+    """The subject of a group's PupilsNamed events (`*`: every group of the programme)."""
+    return f"registration.pupils.{programme_id}.{group_id}.named"
 
 
 # --- matching -------------------------------------------------------------------------------

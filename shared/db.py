@@ -1,6 +1,7 @@
 """Database access: SQLAlchemy 2 async engines and Alembic migrations per service.
 
-SQLite (the embedded default) runs in WAL mode with synchronous=NORMAL and a busy timeout;
+SQLite (the embedded default) runs in WAL mode with synchronous=NORMAL, a busy timeout and
+secure_delete (deleted content is overwritten, so an erasure reaches the file);
 PostgreSQL is used by URL (postgresql+asyncpg://...).
 """
 
@@ -73,6 +74,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # erased rows are zeroed in the file, not just unlinked
     cursor.close()
 
 

@@ -33,5 +33,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+# Loggers that would write request paths or SQL parameters (pupils' codes, contacts' e-mail
+# addresses) at INFO or DEBUG: held at WARNING whatever GIRLSDAY_LOG_LEVEL says.
+QUIET = ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "asyncpg")
+
+
+def quiet_libraries() -> None:
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)

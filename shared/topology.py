@@ -44,8 +44,11 @@ class Topology:
         key = subject.split(".", 1)[0]
         return self.stream(DEAD_LETTER if key == DEAD_LETTER_ROOT else OWNED_STREAMS[key])
 
-    def dead_letter_subject(self, service: str, consumer: str) -> str:
-        return self.subject(f"{DEAD_LETTER_ROOT}.{service}.{consumer}")
+    def dead_letter_subject(self, service: str, consumer: str, original: str | None = None) -> str:
+        """`deadletter.<service>.<consumer>.<original catalogue subject>`: the original subject stays
+        in it, so the copies of an event can be purged by subject (an erased pupil's codes)."""
+        suffix = f".{self.unqualified(original)}" if original else ""
+        return self.subject(f"{DEAD_LETTER_ROOT}.{service}.{consumer}{suffix}")
 
     def stream_configs(self) -> list[StreamConfig]:
         configs = [

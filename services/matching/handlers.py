@@ -16,10 +16,11 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.store import entities, get_entity, touch_programme, upsert_entity
+from services.matching.store import entities, erased_pupils, get_entity, touch_programme, upsert_entity
 from shared import contracts as c
 from shared.broker import Consumer, PermanentError
 from shared.envelope import CloudEvent
+from shared.erasure import bury, erased
 
 
 class UnknownReference(LookupError):
@@ -69,7 +70,10 @@ def build_consumers(auto_run: bool = False, wake: Callable[[], None] = lambda: N
 
     async def on_group(event: CloudEvent, data: c.GroupRegistered, session: AsyncSession) -> None:
         await _programme_must_exist(session, data.programme_id)
-        if await upsert_entity(session, "group", data.group_id, data.programme_id, data.revision, data.model_dump(mode="json")):
+        stored = data.model_dump(mode="json")
+        if gone := await erased(session, erased_pupils, data.group_id, [p.pupil_ref for p in data.pupils]):
+            stored["pupils"] = [p for p in stored["pupils"] if p["pupil_ref"] not in gone]  # erased after this revision was sent
+        if await upsert_entity(session, "group", data.group_id, data.programme_id, data.revision, stored):
             await changed(session, data.programme_id)
 
     async def on_group_withdrawn(event: CloudEvent, data: c.GroupWithdrawn, session: AsyncSession) -> None:
@@ -101,6 +105,7 @@ def build_consumers(auto_run: bool = False, wake: Callable[[], None] = lambda: N
         # person to resolve, as surveys does.
         if data.group_id is None:
             raise PermanentError(f"erasure of pupil {data.pupil_ref} names no group; erase by hand after finding her group")
+        await bury(session, erased_pupils, data.group_id, data.pupil_ref, data.programme_id)
         groups = select(entities).where(entities.c.kind == "group", entities.c.id == data.group_id)
         held = select(placements.c.id, placements.c.pupil_refs).where(placements.c.group_id == data.group_id)
         for row in (await session.execute(groups)).all():

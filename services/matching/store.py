@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import db
+from shared.erasure import tombstones_table
 from shared.service import service_tables
 
 metadata = MetaData()
@@ -23,6 +24,8 @@ entities = Table(
     Column("active", Boolean, nullable=False, default=True),  # False: withdrawn / cancelled
     Column("data", JSON, nullable=False),
 )  # fmt: skip
+
+erased_pupils = tombstones_table(metadata)  # no later event brings an erased pupil back (shared/erasure.py)
 
 runs = Table(
     "runs", metadata,

@@ -20,7 +20,7 @@ import orjson
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.registration.store import idempotency
@@ -125,6 +125,33 @@ def _json(body) -> bytes:
 
 def _answer(content: bytes, status: int, headers: dict | None = None) -> Response:
     return Response(content, status, headers=headers, media_type="application/json")
+
+
+def forget_pupil(conn: Connection, group_id: str, code: str) -> None:
+    """An erased pupil's code leaves the stored answers about her group too: each keeps replaying,
+    without her entry."""
+    rows = conn.execute(select(idempotency.c.key_hash, idempotency.c.body).where(idempotency.c.body.contains(group_id, autoescape=True)))
+    for row in rows.all():
+        body = orjson.loads(row.body)
+        if _without_pupil(body, code):
+            conn.execute(update(idempotency).where(idempotency.c.key_hash == row.key_hash).values(body=_json(body).decode()))
+
+
+def _without_pupil(value, code: str) -> bool:
+    """Remove every pupil entry with this code from a JSON answer, in place; whether any was there."""
+    found = False
+    if isinstance(value, list):
+        kept = [v for v in value if not (isinstance(v, dict) and v.get("pupil_ref") == code)]
+        found = len(kept) < len(value)
+        value[:] = kept
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return False
+    for item in items:
+        found = _without_pupil(item, code) or found
+    return found
 
 
 async def forget_expired(runtime, now: datetime | None = None) -> int:

@@ -6,13 +6,15 @@ commit together. Events carry no names, e-mail addresses or phone numbers of any
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from types import SimpleNamespace
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from services.registration import schemas
+from services.registration import idempotency, schemas
 from services.registration.auth import Principal, owns
 from services.registration.domain import accounts, imports
 from services.registration.domain import groups as gdom
@@ -20,7 +22,7 @@ from services.registration.domain import programmes as pdom
 from services.registration.domain.activities import Activity, validate_activity, validate_capacity
 from services.registration.domain.errors import Invalid, raise_if_any
 from services.registration.errors import Conflict, NotFound
-from services.registration.store import activities, companies, groups, programmes, schools
+from services.registration.store import activities, companies, erasures, groups, programmes, pupils, schools
 from shared import contracts as c
 from shared import geo
 from shared.outbox import Outbox
@@ -40,6 +42,7 @@ ACTIVITY_ON_OFFER = select(activities.c.id).where(
     activities.c.id == bindparam("id"), activities.c.programme_id == bindparam("programme_id"), activities.c.status == "registered"
 )
 
+PUPILS_OF_GROUP = select(pupils.c.code, pupils.c.ref).where(pupils.c.group_id == bindparam("group_id"))
 INSERT_SCHOOL, INSERT_COMPANY, INSERT_GROUP, INSERT_ACTIVITY = (
     insert(schools),
     insert(companies),
@@ -411,7 +414,8 @@ def group_out(row) -> dict:
     }
 
 
-def _group_event(cls, row_id: str, school_id: str, programme_id: str, data: dict, revision: int, at: datetime):
+def _group_event(cls, row_id: str, school_id: str, programme_id: str, data: dict, revision: int, at: datetime, refs: dict[str, str]):
+    """The group's event; `refs` maps each pupil's code to her pseudonym, which is all it names."""
     split = data["split"]
     return cls(
         group_id=row_id,
@@ -424,10 +428,45 @@ def _group_event(cls, row_id: str, school_id: str, programme_id: str, data: dict
         preferred_activities=data["preferred_activities"],
         max_travel_km=data["max_travel_km"],
         split=c.SplitRules(may_split=split["may_split"], max_parts=split["max_parts"], min_part_size=split["min_part_size"] or 1),
-        pupils=[c.PupilRef(**p) for p in data["pupils"]],
+        pupils=[c.PupilRef(**(p | {"pupil_ref": refs[p["pupil_ref"]]})) for p in data["pupils"]],
         revision=revision,
         registered_at=at,
     )
+
+
+def _pseudonyms(conn: Connection, outbox: Outbox, group, data: dict, revision: int) -> dict[str, str]:
+    """Each pupil's pseudonym (code -> ref): kept for the pupils the group had, drawn at random for
+    new ones. A pupil no longer listed is erased. When the codes change, a PupilsNamed event (the
+    only one carrying codes) goes out first, on the group's own subject."""
+    known = {row.code: row.ref for row in conn.execute(PUPILS_OF_GROUP, {"group_id": group.id})}
+    codes = [p["pupil_ref"] for p in data["pupils"]]
+    refs = {code: known.get(code) or secrets.token_urlsafe(16) for code in codes}
+    added = [{"group_id": group.id, "ref": refs[code], "code": code} for code in codes if code not in known]
+    removed = {code: ref for code, ref in known.items() if code not in refs}
+    if added:
+        conn.execute(insert(pupils), added)
+    for code, ref in removed.items():
+        _erase(conn, outbox, group, code, ref)
+    if added or removed:
+        named = c.PupilsNamed(
+            group_id=group.id,
+            school_id=group.school_id,
+            programme_id=group.programme_id,
+            codes={ref: code for code, ref in refs.items()},
+            revision=revision,
+        )
+        outbox.add_sync(conn, named, subject=f"group/{group.id}")
+    return refs
+
+
+def _erase(conn: Connection, outbox: Outbox, group, code: str, ref: str) -> None:
+    """Erase one pupil: her pseudonym goes, every service is told, the stored idempotent answers
+    forget her code, and the purge job (erasure.py) removes her group's older PupilsNamed events
+    from the streams."""
+    conn.execute(delete(pupils).where(pupils.c.group_id == group.id, pupils.c.ref == ref))
+    conn.execute(insert(erasures), {"programme_id": group.programme_id, "group_id": group.id, "ref": ref, "erased_at": now()})
+    idempotency.forget_pupil(conn, group.id, code)
+    outbox.add_sync(conn, c.PupilErased(pupil_ref=ref, group_id=group.id, programme_id=group.programme_id), subject=f"group/{group.id}")
 
 
 def _activities_in(conn: Connection, programme_id: str, g: gdom.Group) -> set[str]:
@@ -461,6 +500,7 @@ def register_group(conn: Connection, outbox: Outbox, principal: Principal, schoo
     pdom.check_window(programme_of(programme), now())
     g = _checked_group(conn, programme, body)
     group_id, at, data = str(uuid.uuid4()), now(), _group_data(g)
+    group = SimpleNamespace(id=group_id, school_id=school_id, programme_id=programme.id)
     conn.execute(
         INSERT_GROUP,
         dict(
@@ -475,7 +515,9 @@ def register_group(conn: Connection, outbox: Outbox, principal: Principal, schoo
             updated_at=at,
         ),
     )
-    outbox.add_sync(conn, _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at), subject=f"group/{group_id}")
+    refs = _pseudonyms(conn, outbox, group, data, 1)
+    event = _group_event(c.GroupRegistered, group_id, school_id, programme.id, data, 1, at, refs)
+    outbox.add_sync(conn, event, subject=f"group/{group_id}")
     return {**data, "id": group_id, "school_id": school_id, "programme_id": programme.id, "status": "registered", "revision": 1}
 
 
@@ -492,7 +534,8 @@ def _store_group(conn, outbox, row, data: dict, *, event=c.GroupUpdated) -> dict
     conn.execute(
         update(groups).where(groups.c.id == row.id).values(data=data, pupil_count=data["pupil_count"], revision=revision, updated_at=at)
     )
-    outbox.add_sync(conn, _group_event(event, row.id, row.school_id, row.programme_id, data, revision, at), subject=f"group/{row.id}")
+    refs = _pseudonyms(conn, outbox, row, data, revision)
+    outbox.add_sync(conn, _group_event(event, row.id, row.school_id, row.programme_id, data, revision, at, refs), subject=f"group/{row.id}")
     return group_out((conn.execute(select(groups).where(groups.c.id == row.id))).one())
 
 
@@ -566,8 +609,7 @@ def erase_pupil(conn: Connection, outbox: Outbox, principal: Principal, group_id
     if len(kept) == len(data["pupils"]):
         raise NotFound("pupil", pupil_ref)
     data["pupils"] = kept
-    outbox.add_sync(conn, c.PupilErased(pupil_ref=pupil_ref, group_id=row.id, programme_id=row.programme_id), subject=f"group/{row.id}")
-    return _store_group(conn, outbox, row, data)
+    return _store_group(conn, outbox, row, data)  # she is no longer listed: erased (_pseudonyms)
 
 
 # --- activities ---------------------------------------------------------------------------

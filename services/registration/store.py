@@ -79,6 +79,29 @@ groups = Table(
     Index("ix_groups_programme", "programme_id"),
 )
 
+# A pupil's pseudonym: events name her by `ref` (random, never derived from her code; a pupil
+# entered before pseudonyms existed has her code as ref). Her code leaves only in PupilsNamed.
+pupils = Table(
+    "pupils",
+    metadata,
+    Column("group_id", String(36), ForeignKey("groups.id"), primary_key=True),
+    Column("ref", String(32), primary_key=True),
+    Column("code", String(24), nullable=False),
+    UniqueConstraint("group_id", "code", name="uq_pupils_group_code"),
+)
+
+# Erased pupils whose group's older PupilsNamed events (holding her code) are still to be purged
+# from the streams (services/registration/erasure.py). Holds no code: the ref is linked to nothing.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("programme_id", String(36), primary_key=True),
+    Column("group_id", String(36), primary_key=True),
+    Column("ref", String(32), primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("purged_at", DateTime(timezone=True)),
+)
+
 activities = Table(
     "activities",
     metadata,

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
+from shared.erasure import truncate_wal
 from shared.secrets import secret
 from shared.service import Runtime, create_app
 from shared.settings import Settings
@@ -47,6 +48,7 @@ def build_app(settings: Settings, config: SurveysConfig | None = None, clock: Ca
         writer=ResponseWriter(runtime.sessions, runtime.outbox, decider(windows)),
     )
     runtime.every(config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")
+    runtime.every(300, lambda: truncate_wal(runtime.engine), "wal-truncate")  # erased rows leave the -wal file too
     runtime.every(
         config.reminder_interval_s, lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders"
     )

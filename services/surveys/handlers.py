@@ -13,9 +13,11 @@ from shared.contracts import (
     PlacementCancelled,
     ProgrammeOpened,
     PupilErased,
+    PupilsNamed,
     SchoolRegistered,
 )
 from shared.envelope import CloudEvent
+from shared.erasure import bury, erased
 
 from . import store
 from .domain.rules import new_token
@@ -62,6 +64,7 @@ async def group_changed(event: CloudEvent, data: GroupRegistered, session: Async
         },
         ["group_id"],
     )
+    gone = await erased(session, store.erased_pupils, data.group_id, [p.pupil_ref for p in data.pupils])
     rows = [
         {
             "pupil_ref": p.pupil_ref,
@@ -72,11 +75,18 @@ async def group_changed(event: CloudEvent, data: GroupRegistered, session: Async
             "parental_consent": p.parental_consent,
         }
         for p in data.pupils
+        if p.pupil_ref not in gone  # erased after this revision was sent
     ]
     await store.replace_group_pupils(session, data.group_id, rows)
     latecomers = await store.follow_placed_group(session, data.programme_id, data.group_id, [r["pupil_ref"] for r in rows])
     for placement, refs in latecomers.items():
         await _invite(session, placement, refs, placement.placed_at)
+
+
+async def pupils_named(event: CloudEvent, data: PupilsNamed, session: AsyncSession) -> None:
+    gone = await erased(session, store.erased_pupils, data.group_id, data.codes)
+    codes = {ref: code for ref, code in data.codes.items() if ref not in gone}
+    await store.replace_group_codes(session, data.group_id, codes, data.revision)
 
 
 async def _invite(session: AsyncSession, placement, refs: list[str], placed_at) -> None:
@@ -121,6 +131,8 @@ async def placement_assigned(event: CloudEvent, data: PlacementAssigned, session
         )
     )
     refs = data.pupil_refs or await store.group_pupil_refs(session, data.group_id)
+    gone = await erased(session, store.erased_pupils, data.group_id, refs)  # a placement made before her erasure
+    refs = [ref for ref in refs if ref not in gone]
     if data.pupil_refs:
         # Matching names these pupils: a link given before (a pupil added to a split group, sent to
         # the part with room) follows her to this part, keeping its token (slips may be printed).
@@ -135,6 +147,7 @@ async def placement_cancelled(event: CloudEvent, data: PlacementCancelled, sessi
 async def pupil_erased(event: CloudEvent, data: PupilErased, session: AsyncSession) -> None:
     if data.group_id is None:  # a code is unique within its group only: erasing by code alone could hit another child
         raise PermanentError(f"erasure of pupil {data.pupil_ref} names no group; erase by hand after finding her group")
+    await bury(session, store.erased_pupils, data.group_id, data.pupil_ref, data.programme_id)
     await store.erase_pupil(session, data.group_id, data.pupil_ref)
 
 
@@ -148,6 +161,7 @@ CONSUMERS = (
             GroupRegistered: group_changed,
             GroupUpdated: group_changed,
             PupilErased: pupil_erased,
+            PupilsNamed: pupils_named,
             PlacementAssigned: placement_assigned,
             PlacementCancelled: placement_cancelled,
         },

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import db
+from shared.erasure import tombstones_table
 from shared.service import service_tables
 
 metadata = MetaData()
@@ -74,6 +75,17 @@ pupils = Table(  # read model from registration.group.*: pseudonymous refs, age,
     Column("age", Integer),
     Column("parental_consent", Boolean, nullable=False, default=False),
 )
+
+pupil_codes = Table(  # read model from registration.pupils.*.named: the code a teacher knows her by
+    "pupil_codes",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("pupil_ref", String(64), primary_key=True),
+    Column("code", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+erased_pupils = tombstones_table(metadata)  # no later event brings an erased pupil back (shared/erasure.py)
 
 placements = Table(
     "placements",
@@ -344,10 +356,27 @@ async def counts_per_school(session: AsyncSession):
 
 
 async def erase_pupil(session: AsyncSession, group_id: str, pupil_ref: str) -> None:
-    """Remove the pupil's tokens, responses and read-model row (hers only: the code alone is not hers)."""
+    """Remove the pupil's tokens, responses, code and read-model row (hers only: a ref is unique within its group)."""
     await session.execute(delete(responses).where(responses.c.group_id == group_id, responses.c.pupil_ref == pupil_ref))
     await session.execute(delete(invitations).where(invitations.c.group_id == group_id, invitations.c.pupil_ref == pupil_ref))
     await session.execute(delete(pupils).where(pupils.c.group_id == group_id, pupils.c.pupil_ref == pupil_ref))
+    await session.execute(delete(pupil_codes).where(pupil_codes.c.group_id == group_id, pupil_codes.c.pupil_ref == pupil_ref))
+
+
+async def replace_group_codes(session: AsyncSession, group_id: str, codes: dict[str, str], revision: int) -> None:
+    """The group's codes as of `revision`; an older revision arriving late changes nothing."""
+    newest = (await session.execute(select(func.max(pupil_codes.c.revision)).where(pupil_codes.c.group_id == group_id))).scalar()
+    if newest is not None and newest > revision:
+        return
+    await session.execute(delete(pupil_codes).where(pupil_codes.c.group_id == group_id))
+    if codes:
+        rows = [{"group_id": group_id, "pupil_ref": ref, "code": code, "revision": revision} for ref, code in codes.items()]
+        await session.execute(pupil_codes.insert(), rows)
+
+
+async def school_codes(session: AsyncSession, group_ids: list[str]) -> dict[tuple[str, str], str]:
+    query = select(pupil_codes.c.group_id, pupil_codes.c.pupil_ref, pupil_codes.c.code).where(pupil_codes.c.group_id.in_(group_ids))
+    return {(g, ref): code for g, ref, code in (await session.execute(query)).all()}
 
 
 async def cancel_placement(session: AsyncSession, placement_id: str) -> None:

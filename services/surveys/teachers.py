@@ -30,6 +30,7 @@ async def school_overview(ctx: SurveysContext, programme_id: str, school_id: str
         school = await store.school(session, school_id)
         classes = await store.school_groups(session, programme_id, school_id)
         consent = await store.school_pupils(session, programme_id, school_id)
+        codes = await store.school_codes(session, sorted({row.group_id for row in rows}))
     windows = school_windows(programme, ctx.windows)
     groups: dict[str, list[dict]] = defaultdict(list)
     pupils: dict[tuple[str, str], dict] = {}
@@ -41,6 +42,8 @@ async def school_overview(ctx: SurveysContext, programme_id: str, school_id: str
             age, consented = consent.get(key, (None, False))
             pupils[key] = {
                 "pupil_ref": row.pupil_ref,
+                # the code the school gave her (a pupil entered before pseudonyms has it as her ref)
+                "code": codes.get(key, row.pupil_ref),
                 "activity_id": row.activity_id,
                 "may_answer": may_store_response(age, consented),
             }
@@ -74,7 +77,7 @@ async def school_overview(ctx: SurveysContext, programme_id: str, school_id: str
                 "name": ", ".join(classes.get(g) or []) or None,
                 "number": n,
                 "phases": {phase: {**c, "rate": _rate(c)} for phase, c in per_group[g].items()},
-                "pupils": sorted(groups[g], key=lambda p: p["pupil_ref"]),
+                "pupils": sorted(groups[g], key=lambda p: p["code"]),
             }
             for n, g in enumerate(ordered, 1)
         ],
