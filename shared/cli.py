@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.settings import SERVICES, Settings, describe_error
+from shared.topology import Topology
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="girlsday: VHTO's Girls' Day platform")
 console = Console()
@@ -52,17 +53,17 @@ def port_free(host: str, port: int) -> bool:
             return False
 
 
-async def _declare(nats_url: str, namespace: str, replicas: int = 1) -> list[str]:
+async def _declare(nats_url: str, topology, replicas: int = 1) -> list[str]:
     import nats
 
-    from shared.topology import Topology, declare_streams
+    from shared.topology import declare_streams
 
     async def quiet(_error: Exception) -> None:  # the caller reports failure in one line
         pass
 
     connection = await nats.connect(nats_url.split(","), connect_timeout=5, max_reconnect_attempts=1, error_cb=quiet)
     try:
-        return await declare_streams(connection.jetstream(), Topology(namespace), replicas)
+        return await declare_streams(connection.jetstream(), topology, replicas)
     finally:
         await connection.close()
 
@@ -80,7 +81,7 @@ def streams(replicas: int = typer.Option(1, min=1, max=5, help="Stream replicas 
     """Create or update every JetStream stream (idempotent)."""
     settings = load_settings()
     try:
-        names = asyncio.run(_declare(settings.nats_url, settings.namespace, replicas))
+        names = asyncio.run(_declare(settings.nats_url, Topology.of(settings), replicas))
     except Exception as exc:
         fail(f"cannot declare streams at {', '.join(redact(u) for u in settings.nats_servers)}: {type(exc).__name__}")
     console.print(f"streams ready: {', '.join(names)} ({replicas} replica{'s' if replicas > 1 else ''} each)")
@@ -175,7 +176,7 @@ def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo program
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: (shutdown(), sys.exit(0)))
     try:
-        asyncio.run(_declare(nats_server.url, settings.namespace))
+        asyncio.run(_declare(nats_server.url, Topology.of(settings)))
         # a laptop: development (default secrets accepted, with a warning) unless told otherwise
         env = {
             "GIRLSDAY_ENVIRONMENT": "development",

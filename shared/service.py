@@ -83,7 +83,7 @@ class Runtime:
     started: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.topology = Topology(self.settings.namespace)
+        self.topology = Topology.of(self.settings)
         self.database_url = self.settings.database_url(self.name)
         self.engine = db.create_engine(self.database_url)
         self.sessions = db.session_factory(self.engine)

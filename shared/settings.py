@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.topology import DEAD_LETTER_RETENTION_DAYS, STREAM_RETENTION_DAYS
+
 SERVICES = ("registration", "matching", "surveys", "reporting")
 ServiceName = Literal["registration", "matching", "surveys", "reporting"]
 DEFAULT_PORTS = {"registration": 8101, "matching": 8102, "surveys": 8103, "reporting": 8104}
@@ -31,6 +33,12 @@ class Settings(BaseSettings):
     surveys_link_secret: str | None = Field(None, repr=False)  # signs teacher links; apart from the admin token
     # seals person numbers in the ESF+ participant register (32 bytes, base64); keep it as long as the register
     registration_register_key: str | None = Field(None, repr=False)
+    # retention (docs/privacy.md): a programme's data about pupils are deleted this many days after
+    # its event date (tokens, answers, codes, ages, consent; aggregated results stay); the streams
+    # keep any event this long, dead letters this long
+    pupil_data_retention_days: int = Field(183, ge=1, le=3660)
+    stream_retention_days: int = Field(STREAM_RETENTION_DAYS, ge=1, le=3660)
+    dead_letter_retention_days: int = Field(DEAD_LETTER_RETENTION_DAYS, ge=1, le=3660)
     max_deliver: int = Field(5, ge=1, le=100)
     declare_streams: bool = True  # production: false, streams come from `girlsday streams`
     embedded_nats_port: int = Field(-1, ge=-1, le=65535)

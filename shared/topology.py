@@ -19,11 +19,24 @@ OWNED_STREAMS = {
 DEAD_LETTER = "DEAD_LETTER"
 DEAD_LETTER_ROOT = "deadletter"
 DUPLICATE_WINDOW_S = 120.0
+DAY_S = 86400.0
+# How long a stream keeps an event (GIRLSDAY_STREAM_RETENTION_DAYS) and a dead letter
+# (GIRLSDAY_DEAD_LETTER_RETENTION_DAYS): the streams are a transport, the databases the record;
+# events name pupils only by pseudonym, and their codes are purged long before (docs/privacy.md).
+STREAM_RETENTION_DAYS = 400
+DEAD_LETTER_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
 class Topology:
     namespace: str = ""
+    stream_retention_days: float = STREAM_RETENTION_DAYS
+    dead_letter_retention_days: float = DEAD_LETTER_RETENTION_DAYS
+
+    @classmethod
+    def of(cls, settings) -> Topology:
+        """The topology a platform's settings describe (namespace, retention)."""
+        return cls(settings.namespace, settings.stream_retention_days, settings.dead_letter_retention_days)
 
     def subject(self, subject: str) -> str:
         """The wire subject for a catalogue subject such as `registration.school.registered`."""
@@ -59,6 +72,7 @@ class Topology:
                 storage=StorageType.FILE,
                 duplicate_window=DUPLICATE_WINDOW_S,
                 discard=DiscardPolicy.OLD,
+                max_age=self.stream_retention_days * DAY_S,
             )
             for service, stream in OWNED_STREAMS.items()
         ]
@@ -69,6 +83,7 @@ class Topology:
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
                 duplicate_window=DUPLICATE_WINDOW_S,
+                max_age=self.dead_letter_retention_days * DAY_S,
             )
         )
         return configs

@@ -7,12 +7,13 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from services.matching import service
+from services.matching import retention, service
 from services.matching.api import router
 from services.matching.config import MatchingSettings
 from services.matching.handlers import build_consumers
 from services.matching.store import metadata, programme_work
 from shared import geo
+from shared.retention import EVERY_S
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
@@ -79,6 +80,7 @@ def build_app(settings: Settings, config: MatchingSettings | None = None) -> Fas
     worker = Worker(runtime)
     runtime.on_start, runtime.on_stop = [warm_geography, worker.start], [worker.stop]
     runtime.add_consumers(build_consumers(auto_run=config.auto_run, wake=worker.wake))
+    runtime.every(EVERY_S, lambda: retention.expire(runtime), "retention")
     app = create_app(runtime, [router], title="girlsday matching")
     app.state.worker = worker
     return app

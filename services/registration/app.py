@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.registration import erasure, errors, idempotency, register, tx
+from services.registration import erasure, errors, idempotency, register, retention, tx
 from services.registration.api import router
 from services.registration.config import RegistrationConfig
 from services.registration.fast_routes import FastRoutes
@@ -15,6 +15,7 @@ from services.registration.pages import pages
 from services.registration.store import metadata
 from services.registration.vault import Vault, parse_key
 from shared import geo
+from shared.retention import EVERY_S
 from shared.secrets import secret
 from shared.service import Runtime, create_app
 from shared.settings import Settings
@@ -51,6 +52,7 @@ def build_app(settings: Settings, config: RegistrationConfig | None = None) -> F
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     runtime.every(config.register_retention_interval_s, lambda: _forget_expired_registers(runtime), "register-retention")
     runtime.every(erasure.PURGE_EVERY_S, lambda: erasure.purge_erased(runtime), "erasure-purge")
+    runtime.every(EVERY_S, lambda: retention.expire(runtime), "retention")
     app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
     errors.install(app)
     app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit

@@ -102,6 +102,15 @@ erasures = Table(
     Column("purged_at", DateTime(timezone=True)),
 )
 
+# Programmes whose pupil data have expired (retention.py), until their codes are purged from the streams.
+expired_programmes = Table(
+    "expired_programmes",
+    metadata,
+    Column("programme_id", String(36), primary_key=True),
+    Column("expired_at", DateTime(timezone=True), nullable=False),
+    Column("purged_at", DateTime(timezone=True)),
+)
+
 activities = Table(
     "activities",
     metadata,

@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from shared.erasure import truncate_wal
+from shared.retention import EVERY_S
 from shared.secrets import secret
 from shared.service import Runtime, create_app
 from shared.settings import Settings
 
-from . import api, pages
+from . import api, pages, retention
 from .config import SurveysConfig
 from .context import SurveysContext
 from .domain.rules import WindowPolicy
@@ -49,6 +50,7 @@ def build_app(settings: Settings, config: SurveysConfig | None = None, clock: Ca
     )
     runtime.every(config.results_interval_s, lambda: refresh_results(ctx.sessions, ctx.outbox), "results")
     runtime.every(300, lambda: truncate_wal(runtime.engine), "wal-truncate")  # erased rows leave the -wal file too
+    runtime.every(EVERY_S, lambda: retention.expire(runtime), "retention")
     runtime.every(
         config.reminder_interval_s, lambda: check_reminders(ctx.sessions, ctx.outbox, ctx.windows, ctx.reminders, ctx.clock()), "reminders"
     )

@@ -86,7 +86,7 @@ async def group_changed(event: CloudEvent, data: GroupRegistered, session: Async
 async def pupils_named(event: CloudEvent, data: PupilsNamed, session: AsyncSession) -> None:
     gone = await erased(session, store.erased_pupils, data.group_id, data.codes)
     codes = {ref: code for ref, code in data.codes.items() if ref not in gone}
-    await store.replace_group_codes(session, data.group_id, codes, data.revision)
+    await store.replace_group_codes(session, data.programme_id, data.group_id, codes, data.revision)
 
 
 async def _invite(session: AsyncSession, placement, refs: list[str], placed_at) -> None:

@@ -81,6 +81,7 @@ pupil_codes = Table(  # read model from registration.pupils.*.named: the code a 
     metadata,
     Column("group_id", String(64), primary_key=True),
     Column("pupil_ref", String(64), primary_key=True),
+    Column("programme_id", String(64), nullable=False, index=True),
     Column("code", String(64), nullable=False),
     Column("revision", Integer, nullable=False),
 )
@@ -363,14 +364,17 @@ async def erase_pupil(session: AsyncSession, group_id: str, pupil_ref: str) -> N
     await session.execute(delete(pupil_codes).where(pupil_codes.c.group_id == group_id, pupil_codes.c.pupil_ref == pupil_ref))
 
 
-async def replace_group_codes(session: AsyncSession, group_id: str, codes: dict[str, str], revision: int) -> None:
+async def replace_group_codes(session: AsyncSession, programme_id: str, group_id: str, codes: dict[str, str], revision: int) -> None:
     """The group's codes as of `revision`; an older revision arriving late changes nothing."""
     newest = (await session.execute(select(func.max(pupil_codes.c.revision)).where(pupil_codes.c.group_id == group_id))).scalar()
     if newest is not None and newest > revision:
         return
     await session.execute(delete(pupil_codes).where(pupil_codes.c.group_id == group_id))
     if codes:
-        rows = [{"group_id": group_id, "pupil_ref": ref, "code": code, "revision": revision} for ref, code in codes.items()]
+        rows = [
+            {"group_id": group_id, "pupil_ref": ref, "programme_id": programme_id, "code": code, "revision": revision}
+            for ref, code in codes.items()
+        ]
         await session.execute(pupil_codes.insert(), rows)
 
 

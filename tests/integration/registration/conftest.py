@@ -152,7 +152,7 @@ class Api:
         return r.json()
 
 
-TABLES = "programmes, schools, companies, groups, pupils, erasures, activities, idempotency_keys, outbox, inbox"
+TABLES = "programmes, schools, companies, groups, pupils, erasures, expired_programmes, activities, idempotency_keys, outbox, inbox"
 
 
 def _run(coro):

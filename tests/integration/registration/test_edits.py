@@ -51,7 +51,8 @@ async def test_a_patch_changes_only_the_fields_it_names_and_announces_the_whole_
     data = await eventually(updated)
     assert (data["pupil_count"], data["preferred_sectors"], data["max_travel_km"]) == (27, ["ict", "energy"], 30)
     assert data["split"] == {"may_split": True, "max_parts": 2, "min_part_size": 7}
-    assert [p["pupil_ref"] for p in data["pupils"]] == ["2b-01"]
+    registered = next(e["data"] for e in await stream_events(js, topology) if e["type"].endswith("group.registered.v1"))
+    assert [p["pupil_ref"] for p in data["pupils"]] == [p["pupil_ref"] for p in registered["pupils"]]  # her pseudonym, kept
 
 
 async def test_a_patch_merges_the_split_rules_and_null_clears_the_travel_limit(api):

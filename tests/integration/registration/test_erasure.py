@@ -32,7 +32,7 @@ async def test_events_name_pupils_by_pseudonyms_kept_across_edits_and_only_pupil
     async with registration(settings, js) as (api, _):
         programme, school = await api.programme(), await api.school()
         group = await api.group(school, programme["id"], pupils=[{"pupil_ref": "zeeuw-01"}, {"pupil_ref": "zeeuw-02"}])
-        edited = await api.put(
+        edited = await api.patch(
             f"/api/groups/{group['id']}",
             headers=school[1],
             json={"pupil_count": 12, "pupils": [{"pupil_ref": "zeeuw-01", "age": 12}, {"pupil_ref": "zeeuw-03"}]},
