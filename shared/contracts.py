@@ -406,6 +406,7 @@ class KpiUpdated(Contract):
     figures: dict[str, int | float | None]
     suppressed: list[str] = Field(default_factory=list)
     threshold: int = 10
+    rounding_base: int = 1  # published counts are multiples of this (docs/privacy.md, "Disclosure control")
 
     def nats_subject(self) -> str:
         return f"reporting.public.{self.programme_id}.kpi.updated"

@@ -76,9 +76,17 @@ async def energy(request: Request, programme_id: str) -> dict:
 
 @router.get("/programmes/{programme_id}/kpi", summary="Public figures, small counts suppressed")
 async def public_kpi(request: Request, programme_id: str) -> dict:
-    threshold = getattr(request.app.state, "reporting_settings", ReportingSettings()).suppression_threshold
-    kpis = report.public_kpis(await aggregates_or_404(request, programme_id), threshold)
-    return {"programme_id": programme_id, "as_of": now_iso(), "figures": kpis.figures, "suppressed": kpis.hidden, "threshold": threshold}
+    config = getattr(request.app.state, "reporting_settings", ReportingSettings())
+    threshold = config.suppression_threshold
+    kpis = report.public_kpis(await aggregates_or_404(request, programme_id), threshold, config.rounding_base)
+    return {
+        "programme_id": programme_id,
+        "as_of": now_iso(),
+        "figures": kpis.figures,
+        "suppressed": kpis.hidden,
+        "threshold": threshold,
+        "rounding_base": config.rounding_base,
+    }
 
 
 @router.get("/programmes/{programme_id}/{table}.csv", summary="A table as CSV (dialect=excel-nl for Dutch Excel)")

@@ -21,7 +21,13 @@ breakdowns, registrations per day, surveys), CSV exports, a dashboard, and the p
 def build_app(settings: Settings, reporting: ReportingSettings | None = None) -> FastAPI:
     reporting = reporting or ReportingSettings()
     runtime = Runtime("reporting", settings, metadata, consumers=[projections])
-    publisher = KpiPublisher(runtime.sessions, runtime.outbox, interval=reporting.kpi_interval_s, threshold=reporting.suppression_threshold)
+    publisher = KpiPublisher(
+        runtime.sessions,
+        runtime.outbox,
+        interval=reporting.kpi_interval_s,
+        threshold=reporting.suppression_threshold,
+        base=reporting.rounding_base,
+    )
     runtime.add_worker(publisher)
     app = create_app(runtime, [router, pages], title="girlsday reporting", description=DESCRIPTION)
     app.state.kpi_publisher = publisher

@@ -28,11 +28,18 @@ log = logging.getLogger(__name__)
 
 class KpiPublisher:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, *, interval: float, threshold: int, tick: float = 0.2
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        *,
+        interval: float,
+        threshold: int,
+        base: int = 1,
+        tick: float = 0.2,
     ) -> None:
         self.sessions, self.outbox = sessions, outbox
         self.throttle = KpiThrottle(interval)
-        self.threshold, self.tick = threshold, tick
+        self.threshold, self.base, self.tick = threshold, base, tick
         self._dirty: set[str] = set()
         self._all_dirty = True  # after a start, every programme's figures are offered once
         self._wakeup = asyncio.Event()
@@ -99,7 +106,7 @@ class KpiPublisher:
                 self._computed_at[programme_id] = now
                 agg = await store.aggregates(session, programme_id)
                 if agg is not None:
-                    kpis = public_kpis(agg, self.threshold)
+                    kpis = public_kpis(agg, self.threshold, self.base)
                     self.throttle.offer(programme_id, (kpis.figures, tuple(kpis.hidden)))
         waits = [self._wait_for(p, now) for p in self._dirty]
         due = self.throttle.due(now)
@@ -108,7 +115,12 @@ class KpiPublisher:
         async with self.sessions() as session, session.begin():
             for programme_id, (figures, hidden) in due.items():
                 data = KpiUpdated(
-                    programme_id=programme_id, as_of=datetime.now(UTC), figures=figures, suppressed=list(hidden), threshold=self.threshold
+                    programme_id=programme_id,
+                    as_of=datetime.now(UTC),
+                    figures=figures,
+                    suppressed=list(hidden),
+                    threshold=self.threshold,
+                    rounding_base=self.base,
                 )
                 await self.outbox.add(session, data, subject=f"programme/{programme_id}")
                 KPI_PUBLISHED.labels(programme_id).inc()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .suppression import DEFAULT_THRESHOLD, Derived, Relation, Suppressed, suppress
+from .suppression import DEFAULT_BASE, DEFAULT_THRESHOLD, Relation, Suppressed, round_to_base, suppress
 
 TOTALS = (
     "schools",
@@ -132,11 +132,11 @@ def tables(agg: Aggregates) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppressed:
-    """Aggregated figures partners may see: small counts hidden, never recomputable."""
+def kpi_counts(agg: Aggregates) -> dict[str, int]:
+    """The true counts behind the public figures, with the parts that are never published."""
     t = {name: int(agg.totals.get(name, 0) or 0) for name in TOTALS}
     provinces = {f"placed_pupils.{row['province']}": int(row.get("placed_pupils", 0) or 0) for row in agg.breakdowns.get("province", ())}
-    counts = {
+    return {
         "pupils_registered": t["pupils"],
         "groups_registered": t["groups"],
         "schools_registered": t["schools"],
@@ -148,49 +148,64 @@ def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD) -> Suppress
         "pupils_waitlisted": t["waitlisted_pupils"],
         "split_groups": t["split_groups"],
         **provinces,
+        UNPUBLISHED: max(t["unplaced_pupils"] - t["waitlisted_pupils"], 0),
     }
+
+
+UNPUBLISHED = "pupils_unplaced_not_waitlisted"
+
+
+def kpi_relations(names) -> list[Relation]:
+    """The additive relations between the public counts (`names`: the figures there are)."""
+    provinces = sorted(n for n in names if n.startswith("placed_pupils."))
     relations = [
         Relation("pupils_registered", ["pupils_placed", "pupils_unplaced"]),
-        Relation("pupils_unplaced", ["pupils_waitlisted", "pupils_unplaced_not_waitlisted"]),
+        Relation("pupils_unplaced", ["pupils_waitlisted", UNPUBLISHED]),
     ]
-    if provinces:
-        relations.append(Relation("pupils_placed", sorted(provinces)))
-    report = summary(agg)
-    rates = {p: v["response_rate"] for p, v in report["surveys"]["phases"].items()}
-    responded = {f"survey_responded.{p}": v["responded"] or 0 for p, v in report["surveys"]["phases"].items()}
-    derived = {
-        "placed_ratio": report["placed_ratio"],
-        "pupils_target_ratio": report["targets"]["pupils"]["ratio"],
-        "mean_distance_km": report["mean_distance_km"],
-        "survey_response_rate.pre": rates["pre"],
-        "survey_response_rate.post": rates["post"],
-    }
-    rules = [
-        Derived("placed_ratio", ["pupils_placed", "pupils_registered"]),
-        Derived("pupils_target_ratio", ["pupils_registered"]),
-        Derived("mean_distance_km", ["pupils_placed"], cases="placements"),
-        Derived("survey_response_rate.pre", cases="survey_responded.pre"),
-        Derived("survey_response_rate.post", cases="survey_responded.post"),
-    ]
+    return relations + ([Relation("pupils_placed", provinces)] if provinces else [])
+
+
+def public_count_names(names) -> list[str]:
+    """Which public figures are counts (the rest are targets, ratios and means)."""
+    counts = {"pupils_registered", "groups_registered", "schools_registered", "companies_registered", "activities", "capacity"}
+    counts |= {"pupils_placed", "pupils_unplaced", "pupils_waitlisted", "split_groups"}
+    return sorted(n for n in names if n in counts or n.startswith("placed_pupils."))
+
+
+def public_kpis(agg: Aggregates, threshold: int = DEFAULT_THRESHOLD, base: int = DEFAULT_BASE) -> Suppressed:
+    """Aggregated figures partners and the public may see (domain/suppression.py): small counts
+    hidden and never recomputable, the others rounded to `base`; ratios and means from those."""
+    t = {name: int(agg.totals.get(name, 0) or 0) for name in TOTALS}
+    truth = kpi_counts(agg)
+    counts = {name: value for name, value in truth.items() if name != UNPUBLISHED}
+    relations = kpi_relations(counts)
     public = {
         "pupils_target": agg.programme.get("target_pupils"),
         "schools_target": agg.programme.get("target_schools"),
         "companies_target": agg.programme.get("target_companies"),
     }
-    result = suppress(
-        counts,
-        relations,
-        derived,
-        rules,
-        public=public,
-        unpublished={
-            "pupils_unplaced_not_waitlisted": max(t["unplaced_pupils"] - t["waitlisted_pupils"], 0),
-            "placements": t["placements"],
-            **responded,
+    counted = suppress(counts, relations, public=public, unpublished={UNPUBLISHED: truth[UNPUBLISHED]}, threshold=threshold, base=base)
+    shown = counted.figures
+
+    def published(n: int | None) -> int | None:  # a count that is not itself a public figure
+        return None if n is None or n < threshold else round_to_base(n, base)
+
+    report = summary(agg)
+    phases = report["surveys"]["phases"]
+    derived = {
+        "placed_ratio": _ratio(shown["pupils_placed"], shown["pupils_registered"]),
+        "pupils_target_ratio": _ratio(shown["pupils_registered"], public["pupils_target"]),
+        "mean_distance_km": (
+            round(agg.mean_distance_km)
+            if agg.mean_distance_km is not None and shown["pupils_placed"] is not None and t["placements"] >= threshold
+            else None
+        ),
+        **{
+            f"survey_response_rate.{p}": _ratio(published(phases[p]["responded"]), published(phases[p]["invited"])) for p in ("pre", "post")
         },
-        threshold=threshold,
-    )
-    return result
+    }
+    figures = {**shown, **{name: None if value is None else round(value, 2) for name, value in derived.items()}}
+    return Suppressed(figures, sorted({*counted.hidden, *(name for name, value in derived.items() if value is None)}))
 
 
 def survey_shift(effects: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

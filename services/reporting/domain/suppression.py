@@ -1,15 +1,20 @@
-"""Small-count suppression for public figures, including against subtraction.
+"""Disclosure control of public figures: small counts hidden, the rest rounded to a base.
 
-Primary suppression hides every count under the threshold (zero too: "nobody" is a small count).
-Secondary suppression makes sure no hidden small count can be recomputed from published figures:
-for each additive relation `total = part + part + ...` whose total is published, the sum of the
-hidden parts (which anyone can compute as total minus the published parts) must not be small; and
-a hidden total must not be recomputable as the sum of all-published parts when it is small. Where
-a relation would leak, the smallest published part (or else the total) is hidden too, until no
-relation leaks. Parts that are never published (e.g. "unplaced but not waitlisted") count as hidden.
+The method (docs/privacy.md, "Disclosure control"), for everything that leaves the staff's hands:
+1. *Primary suppression*: every count under the threshold is hidden (zero too: "nobody" is a
+   small count).
+2. *Secondary suppression*: no hidden small count can be recomputed from published figures: for
+   each additive relation `total = part + part + ...` whose total is published, the sum of the
+   hidden parts (total minus the published parts) must not be small; and a hidden total must not be
+   the sum of all-published parts when it is small. Where a relation would leak, the smallest
+   published part (or else the total) is hidden too, until no relation leaks. Parts that are never
+   published (e.g. "unplaced but not waitlisted") count as hidden.
+3. *Rounding to a base*: every published count is rounded to the nearest multiple of `base`
+   (half up), so neither one figure, nor sums and margins, nor the difference of two snapshots
+   (published at any two moments) pins down a small count: each published value stands for `base`
+   possible true values. Ratios and means are computed from the published (rounded) counts.
 
-Derived figures (ratios, means) are hidden when any figure they depend on is hidden, or when the
-number of cases behind them is small.
+`services/reporting/domain/audit.py` checks a series of published snapshots against the truth.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 DEFAULT_THRESHOLD = 10
+DEFAULT_BASE = 5
 
 
 @dataclass(frozen=True)
@@ -27,30 +33,26 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class Derived:
-    """A non-count figure: hidden if a dependency is hidden or its case count is small."""
-
-    name: str
-    depends_on: Sequence[str] = ()
-    cases: str | None = None
-
-
-@dataclass(frozen=True)
 class Suppressed:
     figures: dict[str, int | float | None]
     hidden: list[str] = field(default_factory=list)
 
 
+def round_to_base(value: int, base: int) -> int:
+    """The nearest multiple of `base` (halves up): 12 -> 10, 13 -> 15 for base 5."""
+    return base * ((2 * value + base) // (2 * base))
+
+
 def suppress(
     counts: Mapping[str, int],
     relations: Sequence[Relation] = (),
-    derived: Mapping[str, float | None] | None = None,
-    derived_rules: Sequence[Derived] = (),
     public: Mapping[str, int | float | None] | None = None,
     unpublished: Mapping[str, int] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    base: int = 1,
 ) -> Suppressed:
-    """Publishable figures: `counts` (and `derived`) with small or recomputable ones set to None.
+    """Publishable figures: `counts` with small or recomputable ones set to None, the others
+    rounded to `base`.
 
     `unpublished` holds cells that only take part in relations (e.g. "unplaced, not waitlisted"):
     they are never published but count as hidden parts. `public` figures (targets, dates) are
@@ -71,15 +73,9 @@ def suppress(
                 hidden.add(extra)
                 changed = True
 
-    figures: dict[str, int | float | None] = {name: (None if name in hidden else value) for name, value in counts.items()}
-    for rule in derived_rules:
-        value = (derived or {}).get(rule.name)
-        small_cases = rule.cases is not None and values.get(rule.cases, 0) < threshold
-        if value is None or small_cases or any(dep in hidden for dep in rule.depends_on):
-            figures[rule.name] = None
-            hidden.add(rule.name)
-        else:
-            figures[rule.name] = value
+    figures: dict[str, int | float | None] = {
+        name: (None if name in hidden else round_to_base(value, base)) for name, value in counts.items()
+    }
     figures.update(public or {})
     return Suppressed(figures, sorted(name for name in hidden if name in figures))
 

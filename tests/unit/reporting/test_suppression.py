@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.reporting.domain.suppression import Derived, Relation, suppress
+from services.reporting.domain.suppression import Relation, round_to_base, suppress
 
 
 def test_counts_under_the_threshold_are_hidden():
@@ -27,15 +27,11 @@ def test_an_unpublished_part_that_is_small_makes_the_total_relation_hide_more():
     assert result.figures["waitlisted"] is None or result.figures["unplaced"] is None
 
 
-def test_derived_figures_hide_with_their_inputs_and_small_case_counts():
-    result = suppress(
-        {"placed": 5, "registered": 50},
-        derived={"ratio": 0.1, "mean": 12.0},
-        derived_rules=[Derived("ratio", ["placed", "registered"]), Derived("mean", cases="n")],
-        unpublished={"n": 4},
-    )
-    assert result.figures["ratio"] is None and result.figures["mean"] is None
-    assert "n" not in result.figures
+def test_published_counts_are_rounded_to_the_base_after_suppression():
+    result = suppress({"small": 9, "a": 12, "b": 13, "c": 10}, base=5)
+    assert result.figures == {"small": None, "a": 10, "b": 15, "c": 10}
+    assert [round_to_base(n, 10) for n in (14, 15, 24, 25)] == [10, 20, 20, 30]
+    assert [round_to_base(n, 1) for n in (0, 7)] == [0, 7]
 
 
 def test_public_figures_are_published_as_they_are():
