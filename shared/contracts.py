@@ -412,6 +412,34 @@ class KpiUpdated(Contract):
         return f"reporting.public.{self.programme_id}.kpi.updated"
 
 
+# --- every service -----------------------------------------------------------------------------
+
+AuditDetail = str | int | float | bool | None
+
+
+class AuditRecorded(Contract):
+    """A staff or machine action for the audit log (shared/audit.py): who did what, when, to what.
+
+    Published by the service where the action happened, on `<service>.audit.recorded`; registration
+    keeps the log. Ids only: the actor's name is looked up from the staff accounts, and no pupil
+    data (codes, ages, consent) is ever part of an entry."""
+
+    SUBJECT: ClassVar[str] = "audit.recorded"
+    service: Literal["registration", "matching", "surveys", "reporting"]
+    action: str = Field(pattern=r"^[a-z_]+\.[a-z_.]+$", max_length=64)  # e.g. programme.opened, run.started
+    actor_kind: Literal["staff", "admin_token", "system"]
+    actor_id: str | None = None  # the staff account id
+    actor_role: str | None = None
+    subject_type: str | None = Field(None, max_length=32)  # programme, school, group, run, placement, staff_account ...
+    subject_id: str | None = Field(None, max_length=64)
+    programme_id: str | None = None
+    details: dict[str, AuditDetail] = Field(default_factory=dict)
+    at: datetime
+
+    def nats_subject(self) -> str:
+        return f"{self.service}.audit.recorded"
+
+
 @cache
 def _all_contracts() -> dict[str, type[Contract]]:
     found: dict[str, type[Contract]] = {}

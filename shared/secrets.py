@@ -43,6 +43,12 @@ SECRETS: tuple[Secret, ...] = (
     Secret("admin_token", SERVICES, "the admin bearer token of machine-to-machine calls", DEFAULT_ADMIN_TOKEN),
     Secret("surveys_link_secret", ("surveys",), "the key that signs teacher links", "development-teacher-links"),
     Secret(
+        "staff_session_key",
+        SERVICES,
+        "the key that signs staff sessions (registration) and verifies them (every service)",
+        "development-staff-sessions",
+    ),
+    Secret(
         "registration_register_key",
         ("registration",),
         "the key that seals BSNs in the ESF+ participant register (32 bytes, base64: `girlsday register-key`)",

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import db, problems, secrets
+from shared import db, pages, problems, secrets
 from shared.asyncapi import specification
 from shared.broker import Consumer, DeliveryRules, Subscription, make_broker
 from shared.inbox import inbox_table
@@ -287,6 +287,7 @@ def create_app(runtime: Runtime, routers: Sequence[APIRouter] = (), *, title: st
     async def asyncapi() -> JSONResponse:
         return JSONResponse(specification(runtime))
 
+    pages.install(app, runtime.name)  # /assets (the shared stylesheet) and the staff-session answers
     for router in routers:
         app.include_router(router)
     return app

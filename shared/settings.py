@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     embedded_nats_port: int = Field(-1, ge=-1, le=65535)
     lag_interval_s: float = Field(5.0, gt=0)  # how often each service measures its consumers' lag
 
+    # Staff sessions (shared/staff.py): registration signs, every service verifies with these keys.
+    staff_session_key: str | None = Field(None, repr=False)  # a secret: read it through shared.secrets.secret()
+    staff_session_old_keys: str = Field("", repr=False)  # comma separated: still accepted while keys rotate
+    staff_session_minutes: int = Field(30, ge=2, le=24 * 60)  # a session not renewed for this long ends
+    staff_session_max_hours: int = Field(12, ge=1, le=7 * 24)  # a login lasts at most this long
+    staff_identity: Literal["local", "oidc"] = "local"  # where staff log in (the OIDC seam: services/registration/staff/identity.py)
+    staff_oidc_issuer: str | None = None
+    staff_oidc_client_id: str | None = None
+
     registration_database_url: str | None = None
     matching_database_url: str | None = None
     surveys_database_url: str | None = None

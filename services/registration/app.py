@@ -10,8 +10,12 @@ from services.registration import erasure, errors, idempotency, register, retent
 from services.registration.api import router
 from services.registration.config import RegistrationConfig
 from services.registration.fast_routes import FastRoutes
+from services.registration.handlers import CONSUMERS
 from services.registration.limits import BodySizeLimit
 from services.registration.pages import pages
+from services.registration.staff import accounts as staff_accounts
+from services.registration.staff import identity
+from services.registration.staff import router as staff_pages
 from services.registration.store import metadata
 from services.registration.vault import Vault, parse_key
 from shared import geo
@@ -44,16 +48,18 @@ async def _forget_expired_registers(runtime) -> int:
 
 def build_app(settings: Settings, config: RegistrationConfig | None = None) -> FastAPI:
     config = config or RegistrationConfig()
+    identity.provider(settings)  # a misconfigured staff login stops start-up here, with its reason
 
     async def open_vault(_runtime) -> None:  # after the start-up check of the secrets
         app.state.vault = Vault(parse_key(secret(settings, "registration_register_key")))
 
-    runtime = Runtime("registration", settings, metadata, on_start=[_warm_geography, open_vault])
+    runtime = Runtime("registration", settings, metadata, consumers=CONSUMERS, on_start=[_warm_geography, open_vault])
     runtime.every(idempotency.PRUNE_EVERY_S, lambda: idempotency.forget_expired(runtime), "idempotency-expiry")
     runtime.every(config.register_retention_interval_s, lambda: _forget_expired_registers(runtime), "register-retention")
     runtime.every(erasure.PURGE_EVERY_S, lambda: erasure.purge_erased(runtime), "erasure-purge")
     runtime.every(EVERY_S, lambda: retention.expire(runtime), "retention")
-    app = create_app(runtime, [router, pages], title="girlsday registration", description=DESCRIPTION)
+    runtime.every(3600, lambda: tx.write(runtime, staff_accounts.forget_old_failures), "staff-login-failures-expiry")
+    app = create_app(runtime, [router, pages, staff_pages], title="girlsday registration", description=DESCRIPTION)
     errors.install(app)
     app.user_middleware.append(Middleware(FastRoutes, runtime=runtime))  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit)

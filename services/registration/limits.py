@@ -9,7 +9,7 @@ IMPORT_LIMIT = 5 * 1024 * 1024
 
 
 def _limit_for(path: str) -> int:
-    return IMPORT_LIMIT if path.startswith("/api/imports/") else DEFAULT_LIMIT
+    return IMPORT_LIMIT if path.startswith(("/api/imports/", "/staff/imports")) else DEFAULT_LIMIT
 
 
 class BodySizeLimit:

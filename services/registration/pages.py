@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from functools import cache
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -23,54 +20,30 @@ from services.registration.errors import Conflict, Forbidden, NotFound
 from services.registration.idempotency import execute
 from services.registration.store import activities, groups, programmes
 from services.registration.tx import read
+from services.registration.web import kit
+from shared.pages import lang_of
 
-TEMPLATES = Path(__file__).parent / "templates"
 COOKIE = "gd_account"
 pages = APIRouter(include_in_schema=False)
 
 
-@cache
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-
-
-@cache
-def _messages() -> dict:
-    return json.loads((TEMPLATES / "messages.json").read_text(encoding="utf-8"))
-
-
 def _lang(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get("gd_lang") or "nl"
-    return lang if lang in ("nl", "en") else "nl"
+    return lang_of(request)
 
 
 def _t(lang: str):
-    ui = _messages()["ui"]
-    return lambda key: ui.get(key, {}).get(lang, key)
+    return kit.t(lang)
 
 
 def _rule_text(lang: str, rule: str, **fmt) -> str:
-    rules = _messages()["rules"]
-    text = rules.get(rule, rules["default"])[lang]
-    try:
-        return text.format(**fmt)
-    except (KeyError, IndexError):
-        return text
+    return kit.rule_text(lang, rule, **fmt)
 
 
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    """A school's or company's page on the shared layout (no staff navigation on these)."""
     lang = _lang(request)
-    context.setdefault("errors", {})
-    context.setdefault("v", {})
-    html = (
-        _env()
-        .get_template(name)
-        .render(lang=lang, t=_t(lang), sectors=[(x, _t(lang)("sector_" + x)) for x in SECTORS], form_key=str(uuid.uuid4()), **context)
-    )
-    response = HTMLResponse(html, status)
-    if request.query_params.get("lang") in ("nl", "en"):
-        response.set_cookie("gd_lang", lang, max_age=365 * 86400, samesite="lax")
-    return response
+    sectors = [(x, _t(lang)("sector_" + x)) for x in SECTORS]
+    return kit.render(request, name, status, staff=None, sectors=sectors, form_key=str(uuid.uuid4()), **context)
 
 
 def _redirect(request: Request, path: str) -> RedirectResponse:

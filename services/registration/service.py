@@ -117,9 +117,9 @@ def load_programme(conn: Connection, programme_id: str, *, field: str | None = N
     return row
 
 
-def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
+def _programme_from(body: schemas.ProgrammeIn) -> pdom.Programme:
     d = pdom.defaults_for(body.kind)
-    p = pdom.Programme(
+    return pdom.Programme(
         kind=body.kind,
         name=body.name,
         event_date=body.event_date,
@@ -134,9 +134,10 @@ def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
         target_schools=body.targets.schools,
         target_companies=body.targets.companies,
     )
-    raise_if_any(pdom.validate_programme(p))
-    values = dict(
-        id=str(uuid.uuid4()),
+
+
+def _programme_values(p: pdom.Programme) -> dict:
+    return dict(
         kind=p.kind,
         name=p.name,
         event_date=p.event_date,
@@ -150,12 +151,48 @@ def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
         target_pupils=p.target_pupils,
         target_schools=p.target_schools,
         target_companies=p.target_companies,
-        status="draft",
-        revision=1,
-        created_at=now(),
     )
+
+
+def create_programme(conn: Connection, body: schemas.ProgrammeIn) -> dict:
+    p = _programme_from(body)
+    raise_if_any(pdom.validate_programme(p))
+    values = dict(id=str(uuid.uuid4()), **_programme_values(p), status="draft", revision=1, created_at=now())
     conn.execute(insert(programmes).values(**values))
     return programme_out(load_programme(conn, values["id"]))
+
+
+def update_programme(conn: Connection, outbox: Outbox, programme_id: str, body: schemas.ProgrammeIn) -> dict:
+    """Staff correct a draft or open programme; an open one is announced again with its new revision."""
+    row = load_programme(conn, programme_id)
+    if row.status == "closed":
+        raise Conflict("programme_closed", "a closed programme cannot be changed", status=row.status)
+    p = _programme_from(body)
+    raise_if_any(pdom.validate_programme(p))
+    revision = row.revision + 1
+    conn.execute(update(programmes).where(programmes.c.id == programme_id).values(**_programme_values(p), revision=revision))
+    if row.status == "open":
+        outbox.add_sync(conn, _opened_event(programme_id, p, revision), subject=f"programme/{programme_id}")
+    return programme_out(load_programme(conn, programme_id))
+
+
+def _opened_event(programme_id: str, p: pdom.Programme, revision: int) -> c.ProgrammeOpened:
+    return c.ProgrammeOpened(
+        programme_id=programme_id,
+        kind=p.kind,
+        name=p.name,
+        event_date=p.event_date,
+        registration_opens=p.opens_at,
+        registration_closes=p.closes_at,
+        target_pupils=p.target_pupils,
+        target_schools=p.target_schools,
+        target_companies=p.target_companies,
+        allocation_mode=p.allocation_mode,
+        min_group_size=p.min_group_size,
+        min_age=p.min_age,
+        max_age=p.max_age,
+        revision=revision,
+    )
 
 
 def change_programme_status(conn: Connection, outbox: Outbox, programme_id: str, to: str) -> dict:
@@ -166,22 +203,7 @@ def change_programme_status(conn: Connection, outbox: Outbox, programme_id: str,
     revision = row.revision + 1
     conn.execute(update(programmes).where(programmes.c.id == programme_id).values(status=to, revision=revision))
     if to == "open":
-        event = c.ProgrammeOpened(
-            programme_id=p.id,
-            kind=p.kind,
-            name=p.name,
-            event_date=p.event_date,
-            registration_opens=p.opens_at,
-            registration_closes=p.closes_at,
-            target_pupils=p.target_pupils,
-            target_schools=p.target_schools,
-            target_companies=p.target_companies,
-            allocation_mode=p.allocation_mode,
-            min_group_size=p.min_group_size,
-            min_age=p.min_age,
-            max_age=p.max_age,
-            revision=revision,
-        )
+        event = _opened_event(p.id, p, revision)
     else:
         event = c.ProgrammeClosed(programme_id=p.id, closed_at=now(), revision=revision)
     outbox.add_sync(conn, event, subject=f"programme/{p.id}")
@@ -352,6 +374,95 @@ def _create_company(conn: Connection, outbox: Outbox, co: accounts.Company) -> t
         "province": province,
         "contact": {"name": co.contact.name.strip(), "email": co.contact.email, "phone": co.contact.phone or None},
     }, secret
+
+
+def correct_school(conn: Connection, outbox: Outbox, school_id: str, s: accounts.School) -> list[str]:
+    """Staff correct a school's details (audited by the caller); the changed fields. What the events
+    carry (name, BRIN, level, postcode and place) is announced again as the school's registration."""
+    raise_if_any(accounts.validate_school(s))
+    row = conn.execute(SCHOOL_BY_ID, {"id": school_id}).first()
+    if row is None:
+        raise NotFound("school", school_id)
+    other = conn.execute(SCHOOL_BY_BRIN, {"brin": s.brin}).scalar()
+    if other and other != school_id:
+        raise Conflict(
+            "duplicate_school",
+            f"a school with BRIN {s.brin} is already registered",
+            existing={"id": other, "href": f"/api/schools/{other}"},
+        )
+    place = _place(s.postcode)
+    values = dict(
+        brin=s.brin,
+        name=s.name.strip(),
+        level=s.level,
+        postcode=s.postcode,
+        municipality=s.municipality.strip() or (place.locality if place else None),
+        province=place.province if place else None,
+        contact_name=s.contact.name.strip(),
+        contact_email=s.contact.email,
+        contact_phone=s.contact.phone or None,
+    )
+    changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
+    if not changed:
+        return []
+    conn.execute(update(schools).where(schools.c.id == school_id).values(**values))
+    if set(changed) & {"brin", "name", "level", "postcode", "municipality", "province"}:
+        event = c.SchoolRegistered(
+            school_id=school_id,
+            brin=values["brin"],
+            name=values["name"],
+            level=values["level"],
+            postcode=values["postcode"],
+            municipality=values["municipality"],
+            province=values["province"],
+            registered_at=_aware(row.created_at),
+        )
+        outbox.add_sync(conn, event, subject=f"school/{school_id}")
+    return changed
+
+
+def correct_company(conn: Connection, outbox: Outbox, company_id: str, co: accounts.Company) -> list[str]:
+    """Staff correct a company's details; the changed fields (see `correct_school`)."""
+    raise_if_any(accounts.validate_company(co))
+    row = conn.execute(COMPANY_BY_ID, {"id": company_id}).first()
+    if row is None:
+        raise NotFound("company", company_id)
+    other = conn.execute(COMPANY_BY_KVK, {"kvk": co.kvk}).scalar()
+    if other and other != company_id:
+        raise Conflict(
+            "duplicate_company",
+            f"a company with KvK number {co.kvk} is already registered",
+            existing={"id": other, "href": f"/api/companies/{other}"},
+        )
+    place = _place(co.postcode)
+    values = dict(
+        kvk=co.kvk,
+        name=co.name.strip(),
+        sectors=co.sectors,
+        postcode=co.postcode,
+        municipality=place.locality if place else None,
+        province=place.province if place else None,
+        contact_name=co.contact.name.strip(),
+        contact_email=co.contact.email,
+        contact_phone=co.contact.phone or None,
+    )
+    changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
+    if not changed:
+        return []
+    conn.execute(update(companies).where(companies.c.id == company_id).values(**values))
+    if set(changed) & {"kvk", "name", "sectors", "postcode", "municipality", "province"}:
+        event = c.CompanyRegistered(
+            company_id=company_id,
+            kvk=values["kvk"],
+            name=values["name"],
+            sectors=values["sectors"],
+            postcode=values["postcode"],
+            municipality=values["municipality"],
+            province=values["province"],
+            registered_at=_aware(row.created_at),
+        )
+        outbox.add_sync(conn, event, subject=f"company/{company_id}")
+    return changed
 
 
 def load_school(conn: Connection, principal: Principal, school_id: str):
@@ -832,13 +943,21 @@ def _same_company(row, co: accounts.Company) -> bool:
 
 def import_csv(conn: Connection, outbox: Outbox, kind: str, text: str) -> dict:
     """Create what is new, leave what is already there: importing the same file twice changes nothing."""
-    parsed = imports.parse(kind, text)
+    return import_parsed(conn, outbox, imports.parse(kind, text))
+
+
+def import_parsed(conn: Connection, outbox: Outbox | None, parsed: imports.Parsed, *, dry_run: bool = False) -> dict:
+    """The verdict per row (created, unchanged, conflict, rejected); with `dry_run` nothing is stored
+    (the staff preview: `created` then means "would be created")."""
+    kind = parsed.kind
     table, key_col, same = (schools, schools.c.brin, _same_school) if kind == "school" else (companies, companies.c.kvk, _same_company)
     keys = [r.key for r in parsed.rows if r.status == "valid"]
     existing = {getattr(r, key_col.name): r for r in (conn.execute(select(table).where(key_col.in_(keys)))).all()} if keys else {}
     rows, counts = [], {"created": 0, "unchanged": 0, "conflict": 0, "rejected": 0}
     for r in parsed.rows:
         out = {"line": r.line, "key": r.key, "errors": [{"type": v.rule, "field": v.field, "msg": v.message} for v in r.violations]}
+        if r.record is not None:
+            out["name"] = r.record.name
         if r.status == "rejected":
             out["status"] = "rejected"
         elif (found := existing.get(r.key)) is not None:
@@ -851,6 +970,8 @@ def import_csv(conn: Connection, outbox: Outbox, kind: str, text: str) -> dict:
                         "msg": f"already registered with other details: /api/{table.name}/{found.id}",
                     }
                 ]
+        elif dry_run:
+            out["status"] = "created"
         else:
             created, secret = (_create_school if kind == "school" else _create_company)(conn, outbox, r.record)
             out.update(id=created["id"], status="created", account_secret=secret)

@@ -1,6 +1,21 @@
 """The registration service's own tables and the queries the routes share."""
 
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from shared.service import service_tables
 
@@ -205,4 +220,81 @@ retention_reports = Table(
     Column("kept", Integer, nullable=False),
     Column("revision", Integer, nullable=False),
     Column("reported_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- VHTO staff (services/registration/staff/) ----------------------------------------------------
+
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # normalised (lower case)
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # kijker | medewerker | beheerder
+    Column("password_hash", String(255)),  # argon2id; empty until the invitation is accepted (or with OIDC)
+    Column("active", Boolean, nullable=False),
+    Column("invitation_hash", String(64), unique=True),  # SHA-256 of the one-time link's token
+    Column("invitation_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+)
+
+# One row per login; a session token names its login, and renewal checks that it has not ended.
+staff_logins = Table(
+    "staff_logins",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("staff_accounts.id"), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("renewed_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Index("ix_staff_logins_account", "account_id"),
+)
+
+# Failed login attempts, for throttling (kept for the throttle window, pruned hourly).
+staff_login_failures = Table(
+    "staff_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_staff_login_failures_email", "email", "at"),
+    Index("ix_staff_login_failures_address", "address", "at"),
+)
+
+# The audit log of every service (shared/audit.py): kept here, where the staff accounts are.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the event id
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("service", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(36)),
+    Column("actor_role", String(16)),
+    Column("subject_type", String(32)),
+    Column("subject_id", String(64)),
+    Column("programme_id", String(36)),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor_id", "at"),
+    Index("ix_audit_log_subject", "subject_id"),
+)
+
+# A staff import between its preview and its confirmation: the uploaded file (it holds contact
+# details, so it is emptied once imported and removed after a day) and the report of the import.
+staff_imports = Table(
+    "staff_imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),  # school | company
+    Column("filename", String(200), nullable=False),
+    Column("content", LargeBinary),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("report", JSON),
 )

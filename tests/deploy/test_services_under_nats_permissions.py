@@ -42,6 +42,7 @@ async def production_like(permissioned_nats, new_database_url, tmp_path):
             data_dir=tmp_path / "var",
             admin_token="deploy-test-admin-token-0123456789abcdef",
             surveys_link_secret="deploy-test-teacher-links-0123456789abcdef",
+            staff_session_key="deploy-test-staff-sessions-0123456789abcdef",
             registration_register_key="ZGVwbG95LXRlc3QtcmVnaXN0ZXIta2V5LTAxMjM0NTY",  # 32 bytes, base64
             max_deliver=3,
             _env_file=None,
@@ -80,10 +81,12 @@ async def test_every_service_runs_under_its_own_nats_user_and_an_event_reaches_e
                 stream = await jsm.stream_info("REGISTRATION")
                 consumers = await jsm.consumers_info("REGISTRATION")
                 owners = {c.name.split("-")[0] for c in consumers}
+                readers = [c for c in consumers if not c.name.startswith("registration-audit")]  # the audit log reads only *.audit.recorded
                 return (
                     stream.state.messages >= 1
-                    and owners == {"matching", "surveys", "reporting"}
-                    and all(c.num_pending == 0 and c.num_ack_pending == 0 and c.ack_floor.stream_seq >= 1 for c in consumers)
+                    and owners == {"registration", "matching", "surveys", "reporting"}
+                    and all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers)
+                    and all(c.ack_floor.stream_seq >= 1 for c in readers)
                 )
 
             await eventually(all_consumed)

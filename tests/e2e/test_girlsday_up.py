@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -50,6 +51,13 @@ def test_up_demo_starts_every_service_on_a_free_nats_port_seeds_a_programme_and_
             assert "girlsday_outbox_pending" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert (tmp_path / "var" / "nats").is_dir() and (tmp_path / "var" / "registration.db").exists()
         assert "demo programme" in text
+        login = re.search(r"open (http://\S+/staff) and log in as (\S+) with password (\S+)", text)
+        assert login, text  # one staff URL and a demo beheerder to log in with
+        staff_url, email, password = login.groups()
+        with httpx.Client() as browser:
+            answer = browser.post(staff_url + "/login", data={"email": email, "password": password})
+            assert answer.status_code == 303 and "gd_staff" in answer.cookies
+            assert "Demo Beheerder" in browser.get(staff_url).text
         reporting = f"http://127.0.0.1:{ports['reporting']}/api/summary"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and httpx.get(reporting).json()["schools"] < 24:

@@ -16,8 +16,12 @@ STRONG_LINKS = "l" * 20 + "-teacher-links-0123456789"
 STRONG_REGISTER = "cmVnaXN0ZXIta2V5LW9mLWEtcmVhbC1wcm9kdWN0aW8"  # 32 bytes, base64
 
 
+STRONG_STAFF = "s" * 20 + "-staff-sessions-0123456789"
+
+
 def production(**values) -> Settings:
-    return Settings(environment="production", _env_file=None, **values)
+    """Production settings; the staff session key (every service's) set unless a test says otherwise."""
+    return Settings(environment="production", _env_file=None, **{"staff_session_key": STRONG_STAFF, **values})
 
 
 def test_the_default_environment_is_production_so_a_forgotten_setting_fails_closed(monkeypatch):
@@ -69,7 +73,11 @@ def test_development_accepts_the_defaults_with_a_warning_each(caplog):
     settings = Settings(environment="development", _env_file=None)
     with caplog.at_level(logging.WARNING, logger="shared.secrets"):
         secrets.check(settings, "surveys")
-    assert [r.getMessage().split(":")[1].split()[0] for r in caplog.records] == ["GIRLSDAY_ADMIN_TOKEN", "GIRLSDAY_SURVEYS_LINK_SECRET"]
+    assert [r.getMessage().split(":")[1].split()[0] for r in caplog.records] == [
+        "GIRLSDAY_ADMIN_TOKEN",
+        "GIRLSDAY_SURVEYS_LINK_SECRET",
+        "GIRLSDAY_STAFF_SESSION_KEY",
+    ]
     assert secrets.secret(settings, "surveys_link_secret") == "development-teacher-links"
 
 
@@ -81,6 +89,11 @@ def test_a_missing_secret_is_never_read_as_a_default_in_production():
 def test_secrets_do_not_show_in_the_settings_repr():
     settings = production(admin_token=STRONG_ADMIN, surveys_link_secret=STRONG_LINKS)
     assert STRONG_ADMIN not in repr(settings) and STRONG_LINKS not in repr(settings)
+
+
+def test_every_service_needs_the_staff_session_key_in_production():
+    for service in ("registration", "matching", "surveys", "reporting"):
+        assert "GIRLSDAY_STAFF_SESSION_KEY is not set" in " ".join(secrets.problems(production(staff_session_key=None), service))
 
 
 def test_every_listed_secret_is_a_setting():

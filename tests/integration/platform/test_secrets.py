@@ -32,7 +32,14 @@ async def test_surveys_refuses_to_start_in_production_without_a_teacher_link_sec
 
 
 async def test_rotating_the_admin_token_keeps_every_teacher_link_valid(start_service, settings):
-    before = settings.model_copy(update={"environment": "production", "admin_token": ADMIN_A, "surveys_link_secret": LINKS})
+    before = settings.model_copy(
+        update={
+            "environment": "production",
+            "admin_token": ADMIN_A,
+            "surveys_link_secret": LINKS,
+            "staff_session_key": "s" * 20 + "-staff-sessions-0123456789",
+        }
+    )
     async with start_service("surveys", before) as client:
         answer = await client.get("/api/v1/admin/teacher-links/gd-2027/school-1", headers={"Authorization": f"Bearer {ADMIN_A}"})
         assert answer.status_code == 200
