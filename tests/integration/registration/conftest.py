@@ -152,7 +152,13 @@ class Api:
         return r.json()
 
 
-TABLES = "programmes, schools, companies, groups, pupils, erasures, expired_programmes, activities, idempotency_keys, outbox, inbox"
+def _tables() -> str:
+    from services.registration.store import metadata
+
+    return ", ".join(table.name for table in metadata.sorted_tables)  # every table of the service, new ones too
+
+
+TABLES = _tables()
 
 
 def _run(coro):

@@ -34,7 +34,7 @@ async def test_an_action_in_another_service_shows_in_the_log_with_who_did_it(set
             page = (await client.get("/staff/audit")).text
             return "indeling gestart" in page and page
 
-        page = await eventually(shown, timeout=20)
+        page = await eventually(shown, timeout=60)
         row = re.search(r"<tr><td>[^<]*</td><td>Bea Beheer.*?</tr>", page, re.S).group(0)
         assert "indeling gestart" in row and "indeling: run-42" in row and "seed: 7" in row
         assert "medewerker aangemaakt" in page  # the CLI's own entry, by the platform
@@ -58,7 +58,7 @@ async def test_staff_changes_are_logged_with_the_beheerder_who_made_them(setting
             page = (await client.get("/staff/audit")).text
             return "collega uitgenodigd" in page and page
 
-        page = await eventually(logged, timeout=20)
+        page = await eventually(logged, timeout=60)
         row = re.search(r"<tr><td>[^<]*</td><td>Bea Beheer[^\n]*collega uitgenodigd.*?</tr>", page, re.S).group(0)
         assert "Mia Medewerker" in row and "rol: medewerker" in row
 

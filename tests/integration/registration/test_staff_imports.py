@@ -72,7 +72,7 @@ async def test_a_dutch_headed_xlsx_of_schools_is_previewed_row_by_row_and_stored
             page = (await client.get("/staff/audit", params={"action": "import."})).text
             return "import uitgevoerd" in page and page
 
-        page = await eventually(logged, timeout=20)
+        page = await eventually(logged, timeout=60)
         assert "nieuw: 2" in page and "scholen.xlsx" in page
 
 

@@ -84,7 +84,7 @@ async def test_editing_an_open_programme_announces_it_again_and_shows_in_the_aud
             page = (await client.get("/staff/audit", params={"q": pid})).text
             return all(word in page for word in ("programma aangemaakt", "programma geopend", "programma gewijzigd")) and page
 
-        page = await eventually(logged, timeout=20)
+        page = await eventually(logged, timeout=60)
         assert "velden: target_pupils" in page
 
 

@@ -86,7 +86,7 @@ async def test_every_list_downloads_as_xlsx_and_dutch_csv_with_formulas_neutrali
             page = (await client.get("/staff/audit", params={"action": "export."})).text
             return page.count("gegevens gedownload") >= 2 and page
 
-        page = await eventually(logged, timeout=20)
+        page = await eventually(logged, timeout=60)
         assert "tabel: schools" in page and "personal_data: True" in page
 
 
@@ -118,7 +118,7 @@ async def test_a_medewerker_corrects_a_school_every_field_checked_and_the_correc
             page = (await client.get(f"/staff/registrations/schools/{school_id}")).text
             return "gegevens gecorrigeerd" in page and page
 
-        page = await eventually(in_history, timeout=20)
+        page = await eventually(in_history, timeout=60)
         assert "Test Medewerker" in page and "contact_email" in page
         as_staff(client, settings, "kijker")
         r = await client.post(f"/staff/registrations/schools/{school_id}", data={**form, "_csrf": as_staff(client, settings, "kijker")})
